@@ -1,0 +1,570 @@
+//! The case model: one [`Case`] value, whether it was written as JSON in `cases/`
+//! or built in Rust (see [`builder`]) because its payload needs computing.
+//!
+//! A case is a list of [`Step`]s the tester performs on one fresh connection and an
+//! [`Expect`] that says how Autobahn would judge what the peer did. The serde model
+//! *is* the JSON format documented in `cases/README.md`.
+
+pub mod builder;
+pub mod json;
+pub mod select;
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One conformance case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    /// Stable id: Autobahn's number (`"6.4.3"`) for its catalogue, a slug for ours.
+    pub id: String,
+    /// One line saying what the tester does.
+    pub title: String,
+    /// Where the rule lives, e.g. `"RFC 6455 §5.5"`.
+    pub rfc: String,
+    /// The requirement restated as what a conformant peer does.
+    pub requirement: String,
+    /// Requirement level of the rule checked.
+    #[serde(default)]
+    pub level: Level,
+    /// What the tester does, in order.
+    pub steps: Vec<Step>,
+    /// How the outcome is judged.
+    pub expect: Expect,
+}
+
+/// RFC 2119 level of the requirement a case checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Level {
+    #[default]
+    Must,
+    Should,
+    May,
+}
+
+/// Bytes, written the way that reads best in a case file.
+///
+/// * `"Hello"` — UTF-8 text;
+/// * `{"hex": "cebae1"}` — exact bytes;
+/// * `{"repeat": "*", "len": 65535}` — a text pattern repeated/truncated to `len` bytes;
+/// * `{"repeat_hex": "fe", "len": 125}` — the same for a byte pattern.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Payload {
+    Text(String),
+    Hex { hex: String },
+    Repeat { repeat: String, len: usize },
+    RepeatHex { repeat_hex: String, len: usize },
+}
+
+impl Default for Payload {
+    fn default() -> Self {
+        Payload::Text(String::new())
+    }
+}
+
+impl Payload {
+    /// The bytes this payload stands for. Hex strings are validated when the case is
+    /// loaded (see [`Case::validate`]); an invalid one here yields the bytes decoded so far.
+    pub fn bytes(&self) -> Vec<u8> {
+        match self {
+            Payload::Text(s) => s.as_bytes().to_vec(),
+            Payload::Hex { hex } => decode_hex(hex).unwrap_or_default(),
+            Payload::Repeat { repeat, len } => repeat_to(repeat.as_bytes(), *len),
+            Payload::RepeatHex { repeat_hex, len } => {
+                repeat_to(&decode_hex(repeat_hex).unwrap_or_default(), *len)
+            }
+        }
+    }
+
+    /// Exact bytes as a payload: text when valid UTF-8 and printable, hex otherwise.
+    pub fn from_bytes(b: &[u8]) -> Payload {
+        match std::str::from_utf8(b) {
+            Ok(s) if !s.chars().any(|c| c.is_control()) => Payload::Text(s.to_string()),
+            _ => Payload::Hex { hex: encode_hex(b) },
+        }
+    }
+
+    fn check(&self) -> Result<(), String> {
+        match self {
+            Payload::Hex { hex }
+            | Payload::RepeatHex {
+                repeat_hex: hex, ..
+            } => decode_hex(hex).map(|_| ()),
+            _ => Ok(()),
+        }?;
+        match self {
+            Payload::Repeat { repeat, len } if repeat.is_empty() && *len > 0 => {
+                Err("`repeat` pattern is empty".into())
+            }
+            Payload::RepeatHex { repeat_hex, len } if repeat_hex.is_empty() && *len > 0 => {
+                Err("`repeat_hex` pattern is empty".into())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+fn repeat_to(pattern: &[u8], len: usize) -> Vec<u8> {
+    if pattern.is_empty() {
+        return Vec::new();
+    }
+    pattern.iter().copied().cycle().take(len).collect()
+}
+
+/// Lower-case hex of `b`.
+pub fn encode_hex(b: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(b.len() * 2);
+    for &x in b {
+        s.push(DIGITS[(x >> 4) as usize] as char);
+        s.push(DIGITS[(x & 15) as usize] as char);
+    }
+    s
+}
+
+/// Decode hex (upper or lower case, spaces allowed between bytes).
+pub fn decode_hex(s: &str) -> Result<Vec<u8>, String> {
+    let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    if digits.len() % 2 != 0 {
+        return Err(format!("hex string {s:?} has an odd number of digits"));
+    }
+    digits
+        .chunks(2)
+        .map(|p| {
+            let hi = (p[0] as char).to_digit(16);
+            let lo = (p[1] as char).to_digit(16);
+            match (hi, lo) {
+                (Some(h), Some(l)) => Ok((h * 16 + l) as u8),
+                _ => Err(format!("{s:?} is not hex")),
+            }
+        })
+        .collect()
+}
+
+/// A frame opcode, named or numeric (any value 0–15 may be sent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Opcode {
+    Named(OpName),
+    Number(u8),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OpName {
+    Continuation,
+    Text,
+    Binary,
+    Close,
+    Ping,
+    Pong,
+}
+
+impl Opcode {
+    pub fn value(self) -> u8 {
+        match self {
+            Opcode::Number(n) => n,
+            Opcode::Named(n) => match n {
+                OpName::Continuation => 0,
+                OpName::Text => 1,
+                OpName::Binary => 2,
+                OpName::Close => 8,
+                OpName::Ping => 9,
+                OpName::Pong => 10,
+            },
+        }
+    }
+}
+
+/// How the length field of a sent frame is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Length {
+    /// The shortest encoding (what a conformant sender writes).
+    #[default]
+    Minimal,
+    /// Always the 16-bit form (non-minimal below 126).
+    Force16,
+    /// Always the 64-bit form (non-minimal below 65536).
+    Force64,
+    /// Declare this many bytes whatever the payload is (a lying length; 64-bit form
+    /// above 65535, top bit allowed).
+    Claim(u64),
+}
+
+/// Masking of a sent frame. As a client the tester masks with a fresh random key.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mask {
+    /// The role's default: a random key as client, unmasked as server.
+    #[default]
+    Auto,
+    /// Send unmasked (a violation from a client).
+    None,
+    /// Mask with this key (8 hex digits).
+    Key(String),
+}
+
+/// A single frame, exactly as it goes on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrameStep {
+    pub opcode: Opcode,
+    #[serde(default)]
+    pub payload: Payload,
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub fin: bool,
+    /// RSV bits as a 3-bit value: RSV1 = 4, RSV2 = 2, RSV3 = 1.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rsv: u8,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub mask: Mask,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub length: Length,
+    /// Write the encoded frame in pieces of this many bytes, each its own TCP write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chop: Option<usize>,
+    /// Write the frame as one separate TCP write ("frame-wise").
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub sync: bool,
+}
+
+/// A data message, cut into frames the way Autobahn's message sender does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageStep {
+    pub payload: Payload,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub binary: bool,
+    /// Fragment size; a payload longer than this is sent in pieces of this size and,
+    /// when the length is an exact multiple, closed by an empty final frame (Autobahn's
+    /// quirk, reproduced for wire compatibility).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fragment_size: Option<usize>,
+    /// Write every frame octet by octet (or in pieces of this size).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chop: Option<usize>,
+    /// Write every frame as its own TCP write.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub sync: bool,
+}
+
+/// The header of a frame whose payload follows in later [`Step::FramePayload`] steps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrameHeaderStep {
+    pub opcode: Opcode,
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub fin: bool,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rsv: u8,
+    /// Payload length announced in the header.
+    pub len: u64,
+}
+
+/// A close frame sent as a state change: after it the tester is closing, and it is the
+/// endpoint that closed first (`closedByMe`). The payload is `code` (if any) followed by
+/// `reason` (if any), whatever their validity.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloseStep {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Payload>,
+}
+
+/// A pause before the next step. With a `tag`, the step only goes on while the
+/// connection is fully open, and records the event `["timeout", tag]` (Autobahn 6.4.x).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaitStep {
+    pub seconds: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+}
+
+/// What the tester does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// Send one frame, byte for byte as described.
+    Send(FrameStep),
+    /// Send a whole data message (possibly fragmented).
+    Message(MessageStep),
+    /// Send only a frame header announcing `len` payload bytes.
+    FrameHeader(FrameHeaderStep),
+    /// Send payload bytes of the frame opened by the last `frame_header` (masked with its key).
+    FramePayload(Payload),
+    /// Start the closing handshake with this close frame.
+    Close(CloseStep),
+    /// Pause, then go on.
+    Wait(WaitStep),
+    /// After this many seconds, if the connection is not closed, fail it (close 1001,
+    /// then drop after the close-handshake timeout). The tester becomes the closer.
+    KillAfter(f64),
+    /// After this many seconds, if the connection is still open, send an empty close.
+    CloseAfter(f64),
+}
+
+/// Something the tester observed from the peer. Compared as an ordered list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Event {
+    /// A complete data message.
+    Message {
+        payload: Payload,
+        #[serde(default, skip_serializing_if = "is_false")]
+        binary: bool,
+    },
+    /// A pong frame.
+    Pong(Payload),
+    /// A tagged wait step ran while the connection was open.
+    Timeout(String),
+}
+
+impl Event {
+    /// Whether two events are the same, comparing payloads as bytes.
+    pub fn same(&self, other: &Event) -> bool {
+        match (self, other) {
+            (
+                Event::Message {
+                    payload: a,
+                    binary: x,
+                },
+                Event::Message {
+                    payload: b,
+                    binary: y,
+                },
+            ) => x == y && a.bytes() == b.bytes(),
+            (Event::Pong(a), Event::Pong(b)) => a.bytes() == b.bytes(),
+            (Event::Timeout(a), Event::Timeout(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// Who must send the first close frame, which codes the peer may use, whether the
+/// closing handshake must complete.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectClose {
+    /// `true`: the tester closes (after the expected events, or by a timer);
+    /// `false`: the peer must fail the connection.
+    pub closed_by_me: bool,
+    /// Close codes the peer may send. A close frame without a code is always accepted.
+    pub codes: Vec<u16>,
+    /// The full closing handshake must happen (and, the tester being a client, the
+    /// server must drop TCP).
+    pub require_clean: bool,
+    /// If the wrong endpoint closes, `behavior` is FAILED too (UTF-8 cases).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub wrong_closer_fatal: bool,
+    /// A WRONG CODE close makes `behavior` FAILED too (section 7).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub wrong_code_fatal: bool,
+}
+
+/// How a case is judged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// Events of a strictly conformant peer.
+    pub ok: Vec<Event>,
+    /// Events that are acceptable but not strict (SHOULD-level deviation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub non_strict: Option<Vec<Event>>,
+    pub close: ExpectClose,
+    /// The outcome is implementation-defined: both verdicts are INFORMATIONAL.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub informational: bool,
+    /// The tester's own transmitted frame counts by opcode (a self-check, 10.1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tx_frames: Option<BTreeMap<u8, u64>>,
+}
+
+impl Case {
+    /// Section key for grouping, e.g. `"6.4"` for `"6.4.3"`, `"2"` for `"2.10"`.
+    pub fn section(&self) -> String {
+        section_of(&self.id)
+    }
+
+    /// Check what serde cannot: payload hex, RSV and opcode ranges, timer values.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.id.trim().is_empty() {
+            return Err("case id is empty".into());
+        }
+        if self.steps.is_empty() {
+            return Err(format!("case {}: no steps", self.id));
+        }
+        let ctx = |e: String| format!("case {}: {e}", self.id);
+        for step in &self.steps {
+            match step {
+                Step::Send(f) => {
+                    f.payload.check().map_err(ctx)?;
+                    check_bits(f.opcode.value(), f.rsv).map_err(ctx)?;
+                    if let Mask::Key(k) = &f.mask {
+                        match decode_hex(k) {
+                            Ok(b) if b.len() == 4 => {}
+                            _ => return Err(ctx(format!("mask key {k:?} is not 8 hex digits"))),
+                        }
+                    }
+                    if f.chop == Some(0) {
+                        return Err(ctx("chop must be at least 1".into()));
+                    }
+                }
+                Step::Message(m) => {
+                    m.payload.check().map_err(ctx)?;
+                    if m.fragment_size == Some(0) || m.chop == Some(0) {
+                        return Err(ctx("fragment_size and chop must be at least 1".into()));
+                    }
+                }
+                Step::FrameHeader(h) => check_bits(h.opcode.value(), h.rsv).map_err(ctx)?,
+                Step::FramePayload(p) => p.check().map_err(ctx)?,
+                Step::Close(c) => {
+                    if let Some(r) = &c.reason {
+                        r.check().map_err(ctx)?
+                    }
+                }
+                Step::Wait(w) => check_secs(w.seconds).map_err(ctx)?,
+                Step::KillAfter(s) | Step::CloseAfter(s) => check_secs(*s).map_err(ctx)?,
+            }
+        }
+        for e in self
+            .expect
+            .ok
+            .iter()
+            .chain(self.expect.non_strict.iter().flatten())
+        {
+            match e {
+                Event::Message { payload, .. } | Event::Pong(payload) => {
+                    payload.check().map_err(ctx)?
+                }
+                Event::Timeout(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Seconds of deliberate waiting in the steps (used to start long cases first and to
+    /// bound a case's run time).
+    pub fn planned_seconds(&self) -> f64 {
+        let waits: f64 = self
+            .steps
+            .iter()
+            .map(|s| match s {
+                Step::Wait(w) => w.seconds,
+                _ => 0.0,
+            })
+            .sum();
+        let timer = self
+            .steps
+            .iter()
+            .map(|s| match s {
+                Step::KillAfter(t) | Step::CloseAfter(t) => *t,
+                _ => 0.0,
+            })
+            .fold(0.0, f64::max);
+        waits + timer
+    }
+}
+
+fn check_bits(opcode: u8, rsv: u8) -> Result<(), String> {
+    if opcode > 15 {
+        return Err(format!("opcode {opcode} does not fit in 4 bits"));
+    }
+    if rsv > 7 {
+        return Err(format!("rsv {rsv} does not fit in 3 bits"));
+    }
+    Ok(())
+}
+
+fn check_secs(s: f64) -> Result<(), String> {
+    if !(0.0..=3600.0).contains(&s) {
+        return Err(format!("{s} seconds is out of range (0–3600)"));
+    }
+    Ok(())
+}
+
+/// Section key of a case id: Autobahn ids with three parts group by the first two
+/// (`6.4.3` → `6.4`), two-part ids by the first (`2.10` → `2`); slugs by their first
+/// `/`-separated part.
+pub fn section_of(id: &str) -> String {
+    if let Some((head, _)) = id.split_once('/') {
+        return head.to_string();
+    }
+    let parts: Vec<&str> = id.split('.').collect();
+    match parts.len() {
+        0 | 1 => id.to_string(),
+        2 => parts[0].to_string(),
+        _ => parts[..parts.len() - 1].join("."),
+    }
+}
+
+/// Numeric sort key for Autobahn-style ids (`2.10` after `2.9`); slugs sort after.
+pub fn id_sort_key(id: &str) -> (Vec<u64>, String) {
+    let nums: Option<Vec<u64>> = id.split('.').map(|p| p.parse().ok()).collect();
+    match nums {
+        Some(n) => (n, String::new()),
+        None => (vec![u64::MAX], id.to_string()),
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn is_true(b: &bool) -> bool {
+    *b
+}
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+fn is_zero(n: &u8) -> bool {
+    *n == 0
+}
+fn is_default<T: Default + PartialEq>(t: &T) -> bool {
+    *t == T::default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_forms() {
+        assert_eq!(Payload::Text("ab".into()).bytes(), b"ab");
+        assert_eq!(
+            Payload::Hex {
+                hex: "ce BA".into()
+            }
+            .bytes(),
+            vec![0xce, 0xba]
+        );
+        let r = Payload::Repeat {
+            repeat: "ab".into(),
+            len: 5,
+        };
+        assert_eq!(r.bytes(), b"ababa");
+        assert!(Payload::Hex { hex: "abc".into() }.check().is_err());
+        assert!(Payload::Hex { hex: "zz".into() }.check().is_err());
+    }
+
+    #[test]
+    fn sections_and_sorting() {
+        assert_eq!(section_of("6.4.3"), "6.4");
+        assert_eq!(section_of("2.10"), "2");
+        assert_eq!(section_of("handshake/no-key"), "handshake");
+        let mut ids = vec!["2.10", "10.1.1", "2.9", "1.1.1"];
+        ids.sort_by_key(|i| id_sort_key(i));
+        assert_eq!(ids, ["1.1.1", "2.9", "2.10", "10.1.1"]);
+    }
+
+    #[test]
+    fn event_comparison_is_by_bytes() {
+        let a = Event::Pong(Payload::Text("*".into()));
+        let b = Event::Pong(Payload::Hex { hex: "2a".into() });
+        assert!(a.same(&b));
+    }
+}

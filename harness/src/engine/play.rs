@@ -1,0 +1,727 @@
+//! Plays one case over one open connection, as Autobahn's fuzzing client does: runs
+//! the steps and timers, parses the peer's frames with a strict RFC 6455 receive path,
+//! answers pings, records the observed events and keeps the close bookkeeping.
+//!
+//! Writes go through a separate writer task, so a peer that stops reading can never
+//! block the reader (and with it the timers). Every wait is bounded: the case timers,
+//! the close-handshake and server-drop timeouts, and a hard limit per case.
+
+use super::conn::Io;
+use super::trace::Recorder;
+use crate::case::{Case, Event, Length, Mask, Payload, Step};
+use crate::report::model::{CloseInfo, Dir};
+use crate::wire::close_code;
+use crate::wire::frame::{apply_mask, encode_frame, encode_header, FrameDecoder};
+use crate::wire::utf8::{Utf8Status, Utf8Validator};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::sync::mpsc;
+use tokio::time::{sleep_until, Instant};
+
+/// Connection state as Autobahn's protocol engine tracks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Open,
+    /// A close frame was sent (first or as reply).
+    Closing,
+    Closed,
+}
+
+/// Limits and timeouts the player needs.
+#[derive(Debug, Clone)]
+pub struct PlayLimits {
+    pub close_handshake_timeout: Duration,
+    pub server_drop_timeout: Duration,
+    pub max_message: u64,
+    /// Hard limit for the whole case, whatever the peer does.
+    pub hard_limit: Duration,
+}
+
+/// What playing produced.
+pub struct Played {
+    pub events: Vec<Event>,
+    pub close: CloseInfo,
+    /// When the opening handshake completed / when TCP closed.
+    pub opened_at: Instant,
+    pub closed_at: Instant,
+}
+
+enum WriteCmd {
+    /// Bytes to write; with `chop`, in pieces each written separately.
+    Data {
+        bytes: Vec<u8>,
+        chop: Option<usize>,
+        sync: bool,
+    },
+}
+
+/// Writer task: performs writes in order; reports the first error and then stops.
+async fn writer(
+    mut w: WriteHalf<Box<dyn Io>>,
+    mut rx: mpsc::UnboundedReceiver<WriteCmd>,
+    err: mpsc::UnboundedSender<String>,
+) {
+    while let Some(cmd) = rx.recv().await {
+        let WriteCmd::Data { bytes, chop, sync } = cmd;
+        let pieces: Vec<&[u8]> = match chop {
+            Some(n) if n > 0 => bytes.chunks(n).collect(),
+            _ => vec![&bytes[..]],
+        };
+        for piece in pieces {
+            if let Err(e) = w.write_all(piece).await {
+                let _ = err.send(format!("write failed: {e}"));
+                return;
+            }
+            if chop.is_some() || sync {
+                let _ = w.flush().await;
+                // Give the reactor a turn so each piece leaves as its own segment.
+                tokio::task::yield_now().await;
+            }
+        }
+        let _ = w.flush().await;
+    }
+    let _ = w.shutdown().await;
+}
+
+struct Player<'a> {
+    case: &'a Case,
+    lim: PlayLimits,
+    rec: &'a mut Recorder,
+    state: State,
+    book: CloseInfo,
+    events: Vec<Event>,
+    decoder: FrameDecoder,
+    /// Opcode and payload of the message being received.
+    msg: Option<(u8, Vec<u8>)>,
+    utf8: Utf8Validator,
+    /// After a framing error nothing more from the peer can be trusted.
+    rx_poisoned: bool,
+    tx: mpsc::UnboundedSender<WriteCmd>,
+    write_broken: bool,
+    // Steps and timers.
+    step: usize,
+    resume_at: Option<Instant>,
+    pending_tag: Option<Option<String>>,
+    stream: Option<([u8; 4], usize)>,
+    kill_at: Option<Instant>,
+    close_at: Option<Instant>,
+    close_hs_at: Option<Instant>,
+    drop_at: Option<Instant>,
+    /// Whether `drop_at` waits after a closing handshake the tester started.
+    drop_after_my_close: bool,
+    hard_at: Instant,
+    drop_now: bool,
+}
+
+/// Run `case` on an open connection. `leftover` holds bytes read past the handshake.
+pub async fn play(
+    io: Box<dyn Io>,
+    leftover: Vec<u8>,
+    case: &Case,
+    lim: PlayLimits,
+    rec: &mut Recorder,
+) -> Played {
+    let (mut reader, w): (ReadHalf<Box<dyn Io>>, _) = tokio::io::split(io);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (err_tx, mut err_rx) = mpsc::unbounded_channel();
+    let writer_task = tokio::spawn(writer(w, rx, err_tx));
+    let opened_at = Instant::now();
+    let mut p = Player {
+        case,
+        hard_at: opened_at + lim.hard_limit,
+        decoder: FrameDecoder::new(lim.max_message),
+        lim,
+        rec,
+        state: State::Open,
+        book: CloseInfo::default(),
+        events: Vec::new(),
+        msg: None,
+        utf8: Utf8Validator::new(),
+        rx_poisoned: false,
+        tx,
+        write_broken: false,
+        step: 0,
+        resume_at: None,
+        pending_tag: None,
+        stream: None,
+        kill_at: None,
+        close_at: None,
+        close_hs_at: None,
+        drop_at: None,
+        drop_after_my_close: false,
+        drop_now: false,
+    };
+    if !leftover.is_empty() {
+        p.on_data(&leftover);
+    }
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        p.advance_steps();
+        if p.drop_now {
+            p.drop_tcp();
+        }
+        if p.state == State::Closed {
+            break;
+        }
+        let deadline = p.next_deadline();
+        tokio::select! {
+            r = reader.read(&mut buf) => match r {
+                Ok(0) => p.lost("peer closed the TCP connection"),
+                Ok(n) => p.on_data(&buf[..n]),
+                Err(e) => p.lost(&format!("TCP error: {e}")),
+            },
+            _ = sleep_until(deadline) => p.on_timers(),
+            Some(e) = err_rx.recv() => {
+                // Keep reading: the peer may have answered before it went away.
+                p.rec.note(e);
+                p.write_broken = true;
+            }
+        }
+    }
+    writer_task.abort();
+    Played {
+        events: p.events,
+        close: p.book,
+        opened_at,
+        closed_at: Instant::now(),
+    }
+}
+
+impl Player<'_> {
+    // ----- sending ---------------------------------------------------------------
+
+    fn write(&mut self, bytes: Vec<u8>, chop: Option<usize>, sync: bool) {
+        if self.state == State::Closed || self.write_broken {
+            return;
+        }
+        match chop {
+            Some(n) if n > 0 => {
+                for piece in bytes.chunks(n) {
+                    self.rec.octets(Dir::Tx, piece);
+                }
+            }
+            _ => self.rec.octets(Dir::Tx, &bytes),
+        }
+        let _ = self.tx.send(WriteCmd::Data { bytes, chop, sync });
+    }
+
+    /// Send a frame as given; masked with a fresh key unless told otherwise.
+    #[allow(clippy::too_many_arguments)]
+    fn send_frame(
+        &mut self,
+        fin: bool,
+        rsv: u8,
+        opcode: u8,
+        mask: &Mask,
+        length: Length,
+        payload: &[u8],
+        chop: Option<usize>,
+        sync: bool,
+    ) {
+        if self.state == State::Closed {
+            return;
+        }
+        let key = match mask {
+            Mask::Auto => Some(rand::random::<[u8; 4]>()),
+            Mask::None => None,
+            Mask::Key(k) => {
+                let b = crate::case::decode_hex(k).unwrap_or_default();
+                b.try_into().ok()
+            }
+        };
+        let declared = match length {
+            Length::Claim(n) => n,
+            _ => payload.len() as u64,
+        };
+        self.rec
+            .frame(Dir::Tx, opcode & 15, fin, rsv & 7, key, declared, payload);
+        let bytes = encode_frame(fin, rsv, opcode, key, length, payload);
+        self.write(bytes, chop, sync);
+    }
+
+    fn send_simple(&mut self, opcode: u8, payload: &[u8]) {
+        self.send_frame(
+            true,
+            0,
+            opcode,
+            &Mask::Auto,
+            Length::Minimal,
+            payload,
+            None,
+            false,
+        );
+    }
+
+    /// Autobahn's `sendCloseFrame`: only from OPEN; the tester becomes CLOSING.
+    fn send_close(&mut self, code: Option<u16>, reason: &[u8], is_reply: bool) {
+        if self.state != State::Open {
+            return;
+        }
+        let mut payload = Vec::new();
+        if let Some(c) = code {
+            payload.extend_from_slice(&c.to_be_bytes());
+        }
+        payload.extend_from_slice(reason);
+        self.send_simple(8, &payload);
+        self.state = State::Closing;
+        self.book.closed_by_me = !is_reply;
+        self.book.local_close_code = code;
+        self.book.local_close_reason = if reason.is_empty() {
+            None
+        } else {
+            Some(match std::str::from_utf8(reason) {
+                Ok(s) => s.to_string(),
+                Err(_) => crate::case::encode_hex(reason),
+            })
+        };
+        if !is_reply {
+            self.close_hs_at = Some(Instant::now() + self.lim.close_handshake_timeout);
+        }
+    }
+
+    /// Autobahn's `failConnection` (with failByDrop = false): start closing with `code`,
+    /// or drop TCP when a close is already under way.
+    fn fail(&mut self, code: u16, why: &str) {
+        if self.state == State::Closed {
+            return;
+        }
+        self.rec
+            .note(format!("tester fails the connection ({code}): {why}"));
+        self.book.failed_by_me = true;
+        if self.state == State::Closing {
+            self.drop_now = true;
+        } else {
+            let reason = match code {
+                1001 => "Going Away".to_string(),
+                _ => why.chars().take(123).collect(),
+            };
+            self.send_close(Some(code), reason.as_bytes(), false);
+        }
+    }
+
+    fn drop_tcp(&mut self) {
+        if self.state != State::Closed {
+            self.rec.note("tester drops the TCP connection");
+            self.book.dropped_by_me = true;
+            self.state = State::Closed;
+        }
+    }
+
+    fn lost(&mut self, why: &str) {
+        if self.state == State::Closed {
+            return;
+        }
+        self.rec.note(why);
+        if !self.book.was_clean && self.book.was_not_clean_reason.is_none() {
+            self.book.was_not_clean_reason = Some(
+                "peer dropped the TCP connection without previous WebSocket closing handshake"
+                    .into(),
+            );
+        }
+        self.state = State::Closed;
+    }
+
+    // ----- steps and timers ------------------------------------------------------
+
+    fn advance_steps(&mut self) {
+        let now = Instant::now();
+        if let Some(t) = self.resume_at {
+            if now < t {
+                return;
+            }
+            self.resume_at = None;
+            if let Some(tag) = self.pending_tag.take() {
+                match tag {
+                    // A tagged wait goes on only while fully open (Autobahn 6.4.x).
+                    Some(tag) => {
+                        if self.state != State::Open {
+                            self.rec
+                                .note(format!("delayed step {tag} skipped: connection not open"));
+                            self.step = self.case.steps.len();
+                            return;
+                        }
+                        self.rec.note(format!("delayed step {tag} runs"));
+                        self.events.push(Event::Timeout(tag));
+                    }
+                    None => {
+                        if self.state == State::Closed {
+                            self.step = self.case.steps.len();
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+        while self.step < self.case.steps.len() && self.state != State::Closed {
+            let step = &self.case.steps[self.step];
+            self.step += 1;
+            match step {
+                Step::Send(f) => {
+                    let payload = f.payload.bytes();
+                    self.send_frame(
+                        f.fin,
+                        f.rsv,
+                        f.opcode.value(),
+                        &f.mask,
+                        f.length,
+                        &payload,
+                        f.chop,
+                        f.sync,
+                    );
+                }
+                Step::Message(m) => {
+                    if self.state != State::Open {
+                        continue;
+                    }
+                    let payload = m.payload.bytes();
+                    let opcode = if m.binary { 2 } else { 1 };
+                    for (i, (piece, fin)) in
+                        fragments(&payload, m.fragment_size).into_iter().enumerate()
+                    {
+                        let op = if i == 0 { opcode } else { 0 };
+                        self.send_frame(
+                            fin,
+                            0,
+                            op,
+                            &Mask::Auto,
+                            Length::Minimal,
+                            piece,
+                            m.chop,
+                            m.sync,
+                        );
+                    }
+                }
+                Step::FrameHeader(h) => {
+                    let key: [u8; 4] = rand::random();
+                    self.stream = Some((key, 0));
+                    let op = h.opcode.value();
+                    self.rec
+                        .frame(Dir::Tx, op & 15, h.fin, h.rsv & 7, Some(key), h.len, &[]);
+                    self.rec.note(format!(
+                        "frame header only: payload of {} bytes follows in parts",
+                        h.len
+                    ));
+                    let bytes = encode_header(h.fin, h.rsv, op, Some(key), Length::Minimal, h.len);
+                    self.write(bytes, None, true);
+                }
+                Step::FramePayload(p) => {
+                    let mut bytes = p.bytes();
+                    let (key, off) = self.stream.unwrap_or(([0; 4], 0));
+                    apply_mask(&mut bytes, key, off);
+                    self.stream = Some((key, off + bytes.len()));
+                    self.write(bytes, None, true);
+                }
+                Step::Close(c) => {
+                    let reason = c.reason.as_ref().map(Payload::bytes).unwrap_or_default();
+                    self.send_close(c.code, &reason, false);
+                }
+                Step::Wait(w) => {
+                    self.rec.note(format!(
+                        "delay {:.3}s{}",
+                        w.seconds,
+                        w.tag
+                            .as_deref()
+                            .map(|t| format!(" (tag {t})"))
+                            .unwrap_or_default()
+                    ));
+                    self.resume_at = Some(Instant::now() + Duration::from_secs_f64(w.seconds));
+                    self.pending_tag = Some(w.tag.clone());
+                    return;
+                }
+                Step::KillAfter(s) => {
+                    self.rec.note(format!("fail connection after {s}s"));
+                    self.kill_at = Some(Instant::now() + Duration::from_secs_f64(*s));
+                }
+                Step::CloseAfter(s) => {
+                    self.rec.note(format!("close connection after {s}s"));
+                    self.close_at = Some(Instant::now() + Duration::from_secs_f64(*s));
+                }
+            }
+        }
+    }
+
+    fn next_deadline(&self) -> Instant {
+        [
+            self.resume_at,
+            self.kill_at,
+            self.close_at,
+            self.close_hs_at,
+            self.drop_at,
+        ]
+        .into_iter()
+        .flatten()
+        .fold(self.hard_at, Instant::min)
+    }
+
+    fn on_timers(&mut self) {
+        let now = Instant::now();
+        let due = |t: &mut Option<Instant>| match *t {
+            Some(x) if x <= now => {
+                *t = None;
+                true
+            }
+            _ => false,
+        };
+        if due(&mut self.drop_at) && self.state != State::Closed {
+            self.book.was_server_connection_drop_timeout = true;
+            if self.drop_after_my_close {
+                self.book.was_clean = false;
+                self.book.was_not_clean_reason =
+                    Some("server did not drop TCP connection (in time)".into());
+            }
+            self.rec
+                .note("timeout: server did not drop the TCP connection");
+            self.drop_tcp();
+        }
+        if due(&mut self.close_hs_at) && self.state != State::Closed {
+            self.book.was_clean = false;
+            self.book.was_close_handshake_timeout = true;
+            self.book.was_not_clean_reason =
+                Some("peer did not respond (in time) in closing handshake".into());
+            self.rec
+                .note("timeout: peer did not answer the close frame");
+            self.drop_tcp();
+        }
+        if due(&mut self.kill_at) && self.state != State::Closed {
+            self.rec.note("kill timer fired");
+            self.fail(1001, "Going Away");
+        }
+        if due(&mut self.close_at) && self.state == State::Open {
+            self.rec.note("close timer fired");
+            self.send_close(None, &[], false);
+        }
+        if now >= self.hard_at && self.state != State::Closed {
+            self.rec.note("case time limit reached");
+            self.book.was_clean = false;
+            self.book.was_not_clean_reason = Some("case time limit reached".into());
+            self.drop_tcp();
+        }
+    }
+
+    // ----- receiving -------------------------------------------------------------
+
+    fn on_data(&mut self, data: &[u8]) {
+        self.rec.octets(Dir::Rx, data);
+        if self.rx_poisoned || self.state == State::Closed {
+            return;
+        }
+        self.decoder.push(data);
+        loop {
+            if self.state == State::Closed {
+                return;
+            }
+            match self.decoder.next_frame() {
+                Ok(None) => return,
+                Ok(Some(frame)) => {
+                    self.rec.frame(
+                        Dir::Rx,
+                        frame.opcode,
+                        frame.fin,
+                        frame.rsv,
+                        frame.mask,
+                        frame.declared_len,
+                        &frame.payload,
+                    );
+                    self.on_frame(frame);
+                }
+                Err(e) => {
+                    self.rx_poisoned = true;
+                    self.fail(1009, &e.to_string());
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The strict receive path: the checks Autobahn's tester applies to every frame.
+    fn violation(&self, f: &crate::wire::frame::Frame) -> Option<String> {
+        if f.rsv != 0 {
+            return Some(format!("RSV = {} and no extension negotiated", f.rsv));
+        }
+        if f.mask.is_some() {
+            return Some("masked server-to-client frame".into());
+        }
+        if !f.minimal_length {
+            return Some("frame length not in minimal encoding".into());
+        }
+        if f.is_control() {
+            if !f.fin {
+                return Some("fragmented control frame".into());
+            }
+            if f.payload.len() > 125 {
+                return Some("control frame with payload length > 125 octets".into());
+            }
+            if !matches!(f.opcode, 8..=10) {
+                return Some(format!("control frame using reserved opcode {}", f.opcode));
+            }
+            if f.opcode == 8 && f.payload.len() == 1 {
+                return Some("close frame with payload length 1".into());
+            }
+        } else {
+            if f.opcode > 2 {
+                return Some(format!("data frame using reserved opcode {}", f.opcode));
+            }
+            if self.msg.is_none() && f.opcode == 0 {
+                return Some("continuation frame outside a fragmented message".into());
+            }
+            if self.msg.is_some() && f.opcode != 0 {
+                return Some("new data frame inside a fragmented message".into());
+            }
+        }
+        None
+    }
+
+    fn on_frame(&mut self, f: crate::wire::frame::Frame) {
+        if let Some(v) = self.violation(&f) {
+            self.fail(1002, &v);
+            return;
+        }
+        match f.opcode {
+            0..=2 => self.on_data_frame(f),
+            8 => self.on_close(&f.payload),
+            9 if self.state == State::Open => self.send_simple(10, &f.payload),
+            10 => {
+                self.events
+                    .push(Event::Pong(Payload::from_bytes(&f.payload)));
+                self.finish_when_done();
+            }
+            _ => {}
+        }
+    }
+
+    fn on_data_frame(&mut self, f: crate::wire::frame::Frame) {
+        let (opcode, mut buf) = match self.msg.take() {
+            Some(m) => m,
+            None => {
+                self.utf8.reset();
+                (f.opcode, Vec::new())
+            }
+        };
+        if buf.len() as u64 + f.payload.len() as u64 > self.lim.max_message {
+            self.fail(1009, "message larger than the configured limit");
+            return;
+        }
+        if opcode == 1 {
+            if let Utf8Status::Invalid { at } = self.utf8.feed(&f.payload) {
+                self.fail(
+                    1007,
+                    &format!("invalid UTF-8 in text message at octet {at}"),
+                );
+                return;
+            }
+        }
+        buf.extend_from_slice(&f.payload);
+        if !f.fin {
+            self.msg = Some((opcode, buf));
+            return;
+        }
+        if opcode == 1 && self.utf8.status() != (Utf8Status::Valid { complete: true }) {
+            self.fail(1007, "text message ended inside a UTF-8 code point");
+            return;
+        }
+        self.events.push(Event::Message {
+            payload: Payload::from_bytes(&buf),
+            binary: opcode == 2,
+        });
+        self.finish_when_done();
+    }
+
+    fn on_close(&mut self, payload: &[u8]) {
+        let code = (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
+        let reason = payload.get(2..).filter(|r| !r.is_empty());
+        match code {
+            Some(c) if !close_code::autobahn_accepts(c) => {
+                self.fail(1002, &format!("invalid close code {c}"));
+                // Autobahn records a rejected code as 1000 and goes on.
+                self.book.remote_close_code = Some(1000);
+            }
+            c => self.book.remote_close_code = c,
+        }
+        if let Some(r) = reason {
+            match std::str::from_utf8(r) {
+                Ok(s) => self.book.remote_close_reason = Some(s.to_string()),
+                Err(_) => self.fail(1007, "invalid UTF-8 in close reason"),
+            }
+        }
+        match self.state {
+            State::Closing => {
+                self.close_hs_at = None;
+                self.book.was_clean = true;
+                if !self.drop_now {
+                    self.drop_after_my_close = true;
+                    self.drop_at = Some(Instant::now() + self.lim.server_drop_timeout);
+                }
+            }
+            State::Open => {
+                self.book.was_clean = true;
+                self.send_close(Some(1000), &[], true);
+                // Autobahn waits for the server to drop TCP without a timer of its
+                // own here; we bound the wait the same way as after our own close.
+                self.drop_after_my_close = false;
+                self.drop_at = Some(Instant::now() + self.lim.server_drop_timeout);
+            }
+            State::Closed => {}
+        }
+    }
+
+    /// Autobahn's `finishWhenDone`: when the case has one expected outcome, it is
+    /// reached, and the tester is to close, close now with the first expected code.
+    fn finish_when_done(&mut self) {
+        let exp = &self.case.expect;
+        if exp.non_strict.is_some() || !exp.close.closed_by_me || self.state != State::Open {
+            return;
+        }
+        if same_events(&self.events, &exp.ok) {
+            let code = exp.close.codes.first().copied().unwrap_or(1000);
+            self.send_close(Some(code), &[], false);
+        }
+    }
+}
+
+/// Ordered event lists equal, payloads compared as bytes.
+pub fn same_events(a: &[Event], b: &[Event]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same(y))
+}
+
+/// Autobahn's message fragmentation: pieces of `size`; FIN only on a piece whose nominal
+/// end lies beyond the payload, so an exact multiple gets an extra empty final frame.
+pub fn fragments(payload: &[u8], size: Option<usize>) -> Vec<(&[u8], bool)> {
+    match size {
+        Some(n) if n > 0 && payload.len() > n => {
+            let mut out = Vec::new();
+            let mut i = 0;
+            loop {
+                let end = (i + n).min(payload.len());
+                let fin = i + n > payload.len();
+                out.push((&payload[i..end], fin));
+                if fin {
+                    break;
+                }
+                i += n;
+            }
+            out
+        }
+        _ => vec![(payload, true)],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fragments;
+
+    #[test]
+    fn fragmentation_quirk() {
+        let p = [0u8; 29];
+        let f = fragments(&p, Some(1));
+        assert_eq!(f.len(), 30);
+        assert!(f[..29].iter().all(|(b, fin)| b.len() == 1 && !fin));
+        assert_eq!(f[29], (&[][..], true));
+        let p = vec![0u8; 65536];
+        let f = fragments(&p, Some(1300));
+        assert_eq!(f.len(), 51);
+        assert_eq!(f[50].0.len(), 536);
+        assert!(f[50].1);
+        assert_eq!(fragments(&p, None).len(), 1);
+        assert_eq!(fragments(&[1, 2], Some(4)), vec![(&[1u8, 2][..], true)]);
+    }
+}

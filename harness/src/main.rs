@@ -1,0 +1,4 @@
+//! The `wsspec` binary: everything lives in the library; see [`wsspec::cli`].
+fn main() -> std::process::ExitCode {
+    wsspec::cli::main()
+}

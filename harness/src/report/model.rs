@@ -1,0 +1,261 @@
+//! The result model every reporter reads: one [`RunReport`] per run, one [`CaseResult`]
+//! per case. The runner fills it; reporters never look at anything else.
+
+use crate::case::{Event, Expect, Level};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Autobahn's verdict vocabulary (the strings are Autobahn's, for compatible reports).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Verdict {
+    #[serde(rename = "OK")]
+    Ok,
+    #[serde(rename = "NON-STRICT")]
+    NonStrict,
+    #[serde(rename = "INFORMATIONAL")]
+    Informational,
+    #[serde(rename = "UNIMPLEMENTED")]
+    Unimplemented,
+    #[serde(rename = "WRONG CODE")]
+    WrongCode,
+    #[serde(rename = "UNCLEAN")]
+    Unclean,
+    #[serde(rename = "FAILED BY CLIENT")]
+    FailedByClient,
+    #[serde(rename = "FAILED")]
+    Failed,
+}
+
+impl Verdict {
+    /// Autobahn's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Ok => "OK",
+            Verdict::NonStrict => "NON-STRICT",
+            Verdict::Informational => "INFORMATIONAL",
+            Verdict::Unimplemented => "UNIMPLEMENTED",
+            Verdict::WrongCode => "WRONG CODE",
+            Verdict::Unclean => "UNCLEAN",
+            Verdict::FailedByClient => "FAILED BY CLIENT",
+            Verdict::Failed => "FAILED",
+        }
+    }
+
+    /// Does this verdict fail a run? (`--strict` also fails NON-STRICT.)
+    pub fn is_failure(self, strict: bool) -> bool {
+        match self {
+            Verdict::Ok | Verdict::Informational | Verdict::Unimplemented => false,
+            Verdict::NonStrict => strict,
+            Verdict::WrongCode | Verdict::Unclean | Verdict::FailedByClient | Verdict::Failed => {
+                true
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Direction of a trace row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dir {
+    /// Sent by the tester.
+    Tx,
+    /// Received from the peer.
+    Rx,
+    /// Something the tester decided (timer fired, violation seen…).
+    Note,
+}
+
+/// One row of the wire trace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraceRow {
+    /// Microseconds since the TCP connection was opened.
+    pub t_us: u64,
+    pub dir: Dir,
+    #[serde(flatten)]
+    pub what: TraceWhat,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TraceWhat {
+    /// Raw TCP bytes (at most the first [`TRACE_OCTETS`] bytes kept).
+    Octets { len: usize, hex: String },
+    /// A decoded frame (payload excerpt: at most [`TRACE_OCTETS`] bytes).
+    Frame {
+        opcode: u8,
+        fin: bool,
+        rsv: u8,
+        masked: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        mask: Option<String>,
+        len: u64,
+        payload_hex: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        payload_text: Option<String>,
+    },
+    /// A timer, delay, state change or rule violation, in words.
+    Note { text: String },
+}
+
+/// Bytes of data kept per trace row.
+pub const TRACE_OCTETS: usize = 64;
+
+/// Who did what in the closing of the connection (Autobahn's close bookkeeping).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CloseInfo {
+    pub closed_by_me: bool,
+    pub failed_by_me: bool,
+    pub dropped_by_me: bool,
+    pub was_clean: bool,
+    pub was_not_clean_reason: Option<String>,
+    pub was_server_connection_drop_timeout: bool,
+    pub was_open_handshake_timeout: bool,
+    pub was_close_handshake_timeout: bool,
+    pub local_close_code: Option<u16>,
+    pub local_close_reason: Option<String>,
+    pub remote_close_code: Option<u16>,
+    pub remote_close_reason: Option<String>,
+}
+
+/// The result of one case against one agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseResult {
+    pub id: String,
+    /// Autobahn's 1-based position of the case in the whole catalogue (0 for our slugs).
+    pub index: usize,
+    pub section: String,
+    pub title: String,
+    pub rfc: String,
+    pub requirement: String,
+    pub level: Level,
+    pub behavior: Verdict,
+    pub behavior_close: Verdict,
+    /// Why `behavior` is what it is.
+    pub result: String,
+    /// Why `behavior_close` is what it is.
+    pub result_close: String,
+    /// What a conformant peer does, in words.
+    pub expected: String,
+    /// What this peer did, in words.
+    pub actual: String,
+    pub expect: Expect,
+    pub received: Vec<Event>,
+    pub close: CloseInfo,
+    /// UTC, `YYYY-MM-DDTHH:MM:SS.mmmZ`, at TCP connect.
+    pub started: String,
+    /// Milliseconds from handshake completion to TCP close.
+    pub duration_ms: u64,
+    pub http_request: String,
+    pub http_response: String,
+    pub trace: Vec<TraceRow>,
+    /// Trace rows dropped because the trace reached its cap.
+    pub trace_dropped: usize,
+    pub rx_octet_stats: BTreeMap<String, u64>,
+    pub tx_octet_stats: BTreeMap<String, u64>,
+    pub rx_frame_stats: BTreeMap<String, u64>,
+    pub tx_frame_stats: BTreeMap<String, u64>,
+}
+
+impl CaseResult {
+    /// The worse of the two verdicts, for summaries.
+    pub fn overall(&self) -> Verdict {
+        worst(self.behavior, self.behavior_close)
+    }
+}
+
+/// The more severe of two verdicts (FAILED > … > OK).
+pub fn worst(a: Verdict, b: Verdict) -> Verdict {
+    let rank = |v: Verdict| match v {
+        Verdict::Ok => 0,
+        Verdict::Informational => 1,
+        Verdict::Unimplemented => 2,
+        Verdict::NonStrict => 3,
+        Verdict::WrongCode => 4,
+        Verdict::Unclean => 5,
+        Verdict::FailedByClient => 6,
+        Verdict::Failed => 7,
+    };
+    if rank(a) >= rank(b) {
+        a
+    } else {
+        b
+    }
+}
+
+/// All results of one run against one agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentReport {
+    pub agent: String,
+    pub url: String,
+    pub results: Vec<CaseResult>,
+}
+
+/// Everything one `wsspec run` produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// Version of this JSON schema.
+    pub schema: u32,
+    pub tool: String,
+    pub started: String,
+    pub duration_ms: u64,
+    pub strict: bool,
+    pub agents: Vec<AgentReport>,
+}
+
+/// Current native JSON schema version.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[cfg(test)]
+impl CaseResult {
+    /// A plain result for reporter tests: case `id` in its section, the two verdicts,
+    /// empty texts, no events, no trace.
+    pub(crate) fn sample(id: &str, behavior: Verdict, behavior_close: Verdict) -> CaseResult {
+        use crate::case::ExpectClose;
+        CaseResult {
+            id: id.to_string(),
+            index: 1,
+            section: crate::case::section_of(id),
+            title: format!("Case {id}"),
+            rfc: String::new(),
+            requirement: String::new(),
+            level: Level::Must,
+            behavior,
+            behavior_close,
+            result: String::new(),
+            result_close: String::new(),
+            expected: String::new(),
+            actual: String::new(),
+            expect: Expect {
+                ok: Vec::new(),
+                non_strict: None,
+                close: ExpectClose {
+                    closed_by_me: true,
+                    codes: vec![1000],
+                    require_clean: true,
+                    wrong_closer_fatal: false,
+                    wrong_code_fatal: false,
+                },
+                informational: false,
+                tx_frames: None,
+            },
+            received: Vec::new(),
+            close: CloseInfo::default(),
+            started: "2025-01-01T00:00:00.000Z".to_string(),
+            duration_ms: 1,
+            http_request: String::new(),
+            http_response: String::new(),
+            trace: Vec::new(),
+            trace_dropped: 0,
+            rx_octet_stats: BTreeMap::new(),
+            tx_octet_stats: BTreeMap::new(),
+            rx_frame_stats: BTreeMap::new(),
+            tx_frame_stats: BTreeMap::new(),
+        }
+    }
+}
