@@ -16,10 +16,7 @@ use std::time::{Duration, Instant};
 
 /// WebSocket conformance testing: Autobahn's catalogue and verdicts, fast.
 ///
-/// Point it at a server and get a report:
-///
-///     wsspec run ws://127.0.0.1:9001
-///
+/// Point it at a server and get a report: `wsspec run ws://127.0.0.1:9001`.
 /// With no URL, `wsspec run` tests its embedded tokio-tungstenite echo server, which
 /// is a quick way to see what a report looks like. The server under test must echo
 /// every text and binary message back unchanged.

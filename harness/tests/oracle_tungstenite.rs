@@ -18,7 +18,8 @@ async fn verdicts_equal_autobahns_published_results_for_tungstenite() {
     let server = wsspec::server::start(0).await.unwrap();
     let target = Target::parse(&server.url()).unwrap();
     let all = wsspec::catalogue::builtin().unwrap();
-    let cases: Vec<&wsspec::case::Case> = all.iter().collect();
+    // Autobahn's numbered cases only (our own cases have slug ids).
+    let cases: Vec<&wsspec::case::Case> = all.iter().filter(|c| !c.id.contains('/')).collect();
     assert_eq!(cases.len(), 247);
     let results = wsspec::runner::run_all(&target, &Settings::default(), &cases, 32, |_| {}).await;
 

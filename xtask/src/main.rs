@@ -1,12 +1,57 @@
-//! `cargo xtask`: project chores (see `cargo xtask help`). Follows the cargo-xtask
-//! convention: a plain binary in the workspace, run through a cargo alias.
+//! `cargo xtask`: project chores, one subcommand each (the cargo-xtask convention: a
+//! plain binary in the workspace, run through the alias in `.cargo/config.toml`).
+//!
+//! * `cargo xtask ci`    — what CI runs: fmt check, clippy -D warnings, every test.
+//! * `cargo xtask bench` — wall time and peak RSS of the catalogue against the embedded server.
 
-fn main() -> anyhow::Result<()> {
-    let task = std::env::args().nth(1).unwrap_or_else(|| "help".into());
-    match task.as_str() {
-        _ => {
-            println!("usage: cargo xtask <task>\n\ntasks:\n  help   this text");
+mod bench;
+
+use anyhow::{bail, Result};
+use std::path::{Path, PathBuf};
+use xshell::{cmd, Shell};
+
+const HELP: &str = "usage: cargo xtask <task>
+
+tasks:
+  ci                 fmt --check, clippy -D warnings, all tests (what .ci/run runs)
+  bench [--runs N]   wall time and peak RSS of `wsspec run` against the embedded
+                     server, with --jobs 1 and with the default
+  help               this text";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let sh = Shell::new()?;
+    sh.change_dir(project_root());
+    match args.first().map(String::as_str) {
+        Some("ci") => ci(&sh),
+        Some("bench") => bench::run(&sh, &args[1..]),
+        None | Some("help" | "-h" | "--help") => {
+            println!("{HELP}");
             Ok(())
         }
+        Some(other) => bail!("unknown task `{other}`\n\n{HELP}"),
     }
+}
+
+/// The workspace root, wherever the task is started from.
+pub fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn step(name: &str) {
+    println!("\n== xtask ci: {name}");
+}
+
+fn ci(sh: &Shell) -> Result<()> {
+    step("cargo fmt --check");
+    cmd!(sh, "cargo fmt --all -- --check").run()?;
+    step("cargo clippy -D warnings");
+    cmd!(sh, "cargo clippy --workspace --all-targets -- -D warnings").run()?;
+    step("cargo test (unit, catalogue oracle, faults, hostile targets, real peers)");
+    cmd!(sh, "cargo test --workspace").run()?;
+    println!("\nxtask ci: all checks passed");
+    Ok(())
 }

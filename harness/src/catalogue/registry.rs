@@ -153,7 +153,17 @@ pub fn section_title(section: &str) -> Option<&'static str> {
                 .find(|(k, _)| *k == section)
                 .map(|&(_, t)| t)
         })
+        .or_else(|| {
+            WSSPEC_SECTIONS
+                .iter()
+                .find(|(k, _)| *k == section)
+                .map(|&(_, t)| t)
+        })
 }
+
+/// Titles of wsspec's own sections (case ids `section/slug`).
+const WSSPEC_SECTIONS: &[(&str, &str)] =
+    &[("framing", "Framing beyond Autobahn (masking, lengths)")];
 
 /// Every case id of Autobahn's registry, in registry order.
 pub fn autobahn_ids() -> impl Iterator<Item = String> {
