@@ -1,75 +1,17 @@
-//! The command line: argument definitions (clap) and the glue that loads cases, picks
-//! the target, runs, reports and turns the outcome into an exit code.
-//! Exit codes: 0 nothing failed, 1 some case failed, 2 usage or harness error.
+//! `wsspec run`: pick the target, run the selection, report, exit code.
 
-use crate::case::{self, Case};
+use super::Selection;
+use crate::case::Case;
 use crate::engine::conn::{self, Settings, Target};
 use crate::error::Error;
 use crate::report::model::{AgentReport, CaseResult, RunReport, SCHEMA_VERSION};
 use crate::report::{autobahn, json, terminal};
-use crate::{catalogue, runner, server};
-use clap::{Args, Parser, Subcommand};
+use crate::{runner, server};
+use clap::Args;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
-
-/// WebSocket conformance testing: Autobahn's catalogue and verdicts, fast.
-///
-/// Point it at a server and get a report: `wsspec run ws://127.0.0.1:9001`.
-/// With no URL, `wsspec run` tests its embedded tokio-tungstenite echo server, which
-/// is a quick way to see what a report looks like. The server under test must echo
-/// every text and binary message back unchanged.
-#[derive(Debug, Parser)]
-#[command(name = "wsspec", version, about, long_about, max_term_width = 100)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Run cases against a WebSocket server (an echo server) and report verdicts.
-    ///
-    /// Exit status: 0 when no case failed, 1 when any case failed (WRONG CODE,
-    /// UNCLEAN and FAILED BY CLIENT count as failures; NON-STRICT only with
-    /// --strict), 2 for usage errors, unreadable case files, an empty selection
-    /// or an unreachable target.
-    Run(RunArgs),
-    /// List the cases (id, title, RFC section) that a selection would run.
-    Cases(CasesArgs),
-    /// Serve the embedded reference echo server until interrupted (for trying clients).
-    Serve {
-        /// Port on 127.0.0.1 (0 picks a free one).
-        #[arg(long, default_value_t = 9001)]
-        port: u16,
-    },
-}
-
-#[derive(Debug, Args, Clone)]
-pub struct Selection {
-    /// Cases to run: ids or patterns, comma-separated or repeated. A `*` pattern
-    /// matches ids that start with it (Autobahn's rule): `6.4.*`, `1.*`, `2.1*`
-    /// (2.1, 2.10, 2.11). A plain id must exist. Default: everything.
-    #[arg(long, short = 'c', value_delimiter = ',', value_name = "PATTERN")]
-    pub cases: Vec<String>,
-    /// Cases to leave out (same syntax as --cases).
-    #[arg(long, short = 'x', value_delimiter = ',', value_name = "PATTERN")]
-    pub exclude: Vec<String>,
-    /// Load extra case files (*.json, recursively) from this directory. Without
-    /// --cases, only the cases found there are selected (handy to replay findings).
-    #[arg(long, value_name = "DIR")]
-    pub cases_dir: Vec<PathBuf>,
-}
-
-#[derive(Debug, Args)]
-pub struct CasesArgs {
-    #[command(flatten)]
-    pub select: Selection,
-    /// Print the selected cases as JSON (the case file format) instead of a table.
-    #[arg(long)]
-    pub json: bool,
-}
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -114,111 +56,8 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
-/// Entry point used by `main`.
-pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = e.print();
-            return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
-                    ExitCode::SUCCESS
-                }
-                _ => ExitCode::from(2),
-            };
-        }
-    };
-    match dispatch(cli) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("wsspec: error: {e}");
-            ExitCode::from(e.exit_code())
-        }
-    }
-}
-
-fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Io(format!("cannot start the async runtime: {e}")))?;
-    match cli.command {
-        Command::Cases(a) => list_cases(&a),
-        Command::Run(a) => rt.block_on(run(a)),
-        Command::Serve { port } => rt.block_on(async {
-            let s = server::start(port)
-                .await
-                .map_err(|e| Error::Io(format!("cannot listen on 127.0.0.1:{port}: {e}")))?;
-            println!("reference echo server listening on {}", s.url());
-            let _ = tokio::signal::ctrl_c().await;
-            Ok(ExitCode::SUCCESS)
-        }),
-    }
-}
-
-/// Built-in catalogue plus any `--cases-dir` files, then the selection.
-pub fn load_selection(sel: &Selection) -> Result<Vec<Case>, Error> {
-    let mut all = catalogue::builtin()?;
-    let mut from_dirs = Vec::new();
-    for dir in &sel.cases_dir {
-        from_dirs.extend(case::json::load_dir(dir)?);
-    }
-    for c in &from_dirs {
-        if all.iter().any(|b| b.id == c.id) {
-            return Err(Error::Usage(format!(
-                "case id `{}` from --cases-dir is also a built-in case; give it another id",
-                c.id
-            )));
-        }
-    }
-    let include = if sel.cases.is_empty() && !from_dirs.is_empty() {
-        from_dirs.iter().map(|c| c.id.clone()).collect()
-    } else {
-        sel.cases.clone()
-    };
-    all.extend(from_dirs);
-    let chosen = case::select::select(&all, &include, &sel.exclude)?;
-    if chosen.is_empty() {
-        return Err(Error::Usage(format!(
-            "no case matches the selection (cases: {}; exclude: {}). Run `wsspec cases` to see the ids.",
-            if sel.cases.is_empty() { "all".to_string() } else { sel.cases.join(",") },
-            if sel.exclude.is_empty() { "none".to_string() } else { sel.exclude.join(",") },
-        )));
-    }
-    Ok(chosen.into_iter().cloned().collect())
-}
-
-fn list_cases(a: &CasesArgs) -> Result<ExitCode, Error> {
-    let cases = load_selection(&a.select)?;
-    if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&cases).unwrap_or_default()
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-    let mut section = String::new();
-    for c in &cases {
-        let s = c.section();
-        if s != section {
-            let title = catalogue::section_title(&s).unwrap_or("");
-            println!("\n{s}  {title}");
-            section = s;
-        }
-        println!(
-            "  {:<10} {:<6} {:<18} {}",
-            c.id,
-            format!("{:?}", c.level).to_uppercase(),
-            c.rfc,
-            c.title
-        );
-    }
-    println!("\n{} cases", cases.len());
-    Ok(ExitCode::SUCCESS)
-}
-
-async fn run(a: RunArgs) -> Result<ExitCode, Error> {
-    let cases = load_selection(&a.select)?;
+pub(crate) async fn run(a: RunArgs) -> Result<ExitCode, Error> {
+    let cases = super::load_selection(&a.select)?;
     if a.dry_run {
         for c in &cases {
             println!("{:<10} {}", c.id, c.title);

@@ -1,0 +1,94 @@
+//! `wsspec cases` and the case selection shared by every subcommand.
+
+use crate::case::{self, Case};
+use crate::catalogue;
+use crate::error::Error;
+use clap::Args;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Args, Clone)]
+pub struct Selection {
+    /// Cases to run: ids or patterns, comma-separated or repeated. A `*` pattern
+    /// matches ids that start with it (Autobahn's rule): `6.4.*`, `1.*`, `2.1*`
+    /// (2.1, 2.10, 2.11). A plain id must exist. Default: everything.
+    #[arg(long, short = 'c', value_delimiter = ',', value_name = "PATTERN")]
+    pub cases: Vec<String>,
+    /// Cases to leave out (same syntax as --cases).
+    #[arg(long, short = 'x', value_delimiter = ',', value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+    /// Load extra case files (*.json, recursively) from this directory. Without
+    /// --cases, only the cases found there are selected (handy to replay findings).
+    #[arg(long, value_name = "DIR")]
+    pub cases_dir: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CasesArgs {
+    #[command(flatten)]
+    pub select: Selection,
+    /// Print the selected cases as JSON (the case file format) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Built-in catalogue plus any `--cases-dir` files, then the selection.
+pub fn load_selection(sel: &Selection) -> Result<Vec<Case>, Error> {
+    let mut all = catalogue::builtin()?;
+    let mut from_dirs = Vec::new();
+    for dir in &sel.cases_dir {
+        from_dirs.extend(case::json::load_dir(dir)?);
+    }
+    for c in &from_dirs {
+        if all.iter().any(|b| b.id == c.id) {
+            return Err(Error::Usage(format!(
+                "case id `{}` from --cases-dir is also a built-in case; give it another id",
+                c.id
+            )));
+        }
+    }
+    let include = if sel.cases.is_empty() && !from_dirs.is_empty() {
+        from_dirs.iter().map(|c| c.id.clone()).collect()
+    } else {
+        sel.cases.clone()
+    };
+    all.extend(from_dirs);
+    let chosen = case::select::select(&all, &include, &sel.exclude)?;
+    if chosen.is_empty() {
+        return Err(Error::Usage(format!(
+            "no case matches the selection (cases: {}; exclude: {}). Run `wsspec cases` to see the ids.",
+            if sel.cases.is_empty() { "all".to_string() } else { sel.cases.join(",") },
+            if sel.exclude.is_empty() { "none".to_string() } else { sel.exclude.join(",") },
+        )));
+    }
+    Ok(chosen.into_iter().cloned().collect())
+}
+
+pub(crate) fn list_cases(a: &CasesArgs) -> Result<ExitCode, Error> {
+    let cases = load_selection(&a.select)?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&cases).unwrap_or_default()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut section = String::new();
+    for c in &cases {
+        let s = c.section();
+        if s != section {
+            let title = catalogue::section_title(&s).unwrap_or("");
+            println!("\n{s}  {title}");
+            section = s;
+        }
+        println!(
+            "  {:<10} {:<6} {:<18} {}",
+            c.id,
+            format!("{:?}", c.level).to_uppercase(),
+            c.rfc,
+            c.title
+        );
+    }
+    println!("\n{} cases", cases.len());
+    Ok(ExitCode::SUCCESS)
+}
