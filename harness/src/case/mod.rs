@@ -127,7 +127,7 @@ pub fn encode_hex(b: &[u8]) -> String {
 /// Decode hex (upper or lower case, spaces allowed between bytes).
 pub fn decode_hex(s: &str) -> Result<Vec<u8>, String> {
     let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(format!("hex string {s:?} has an odd number of digits"));
     }
     digits

@@ -226,7 +226,7 @@ impl Progress {
                 );
             }
             let step = (self.total / 10).max(1);
-            if n % step == 0 || n == self.total {
+            if n.is_multiple_of(step) || n == self.total {
                 eprintln!("wsspec: {n}/{} cases done", self.total);
             }
         }
