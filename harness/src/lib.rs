@@ -13,6 +13,7 @@ pub mod catalogue;
 pub mod cli;
 pub mod engine;
 pub mod error;
+pub mod faulty;
 pub mod report;
 pub mod runner;
 pub mod server;

@@ -5,7 +5,7 @@ use crate::case::Case;
 use crate::engine::conn::{self, Settings, Target};
 use crate::error::Error;
 use crate::report::model::{AgentReport, CaseResult, RunReport, SCHEMA_VERSION};
-use crate::report::{autobahn, json, terminal};
+use crate::report::terminal;
 use crate::{runner, server};
 use clap::Args;
 use std::io::IsTerminal;
@@ -142,18 +142,10 @@ pub(crate) async fn run(a: RunArgs) -> Result<ExitCode, Error> {
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     print!("{}", terminal::render(&report, color));
     if !a.no_write {
-        json::write(&report, &a.out.join("report.json")).map_err(|e| {
-            Error::Io(format!(
-                "writing {}: {e}",
-                a.out.join("report.json").display()
-            ))
-        })?;
-        autobahn::write_dir(&report, &a.out.join("autobahn"))
-            .map_err(|e| Error::Io(format!("writing {}: {e}", a.out.join("autobahn").display())))?;
-        println!(
-            "reports: {}  (autobahn/index.json alongside)",
-            a.out.join("report.json").display()
-        );
+        let files = crate::report::write_all(&report, &a.out)
+            .map_err(|e| Error::Io(format!("writing reports to {}: {e}", a.out.display())))?;
+        let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        println!("reports: {}", names.join(", "));
     }
     let failed = report
         .agents
