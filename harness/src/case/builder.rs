@@ -33,6 +33,9 @@ pub fn case(id: &str, title: &str) -> CaseBuilder {
                 informational: false,
                 tx_frames: None,
             },
+            handshake: None,
+            probe_after: false,
+            timing: None,
         },
     }
 }

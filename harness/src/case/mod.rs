@@ -31,6 +31,118 @@ pub struct Case {
     pub steps: Vec<Step>,
     /// How the outcome is judged.
     pub expect: Expect,
+    /// A custom opening handshake and how its response is judged (our handshake and
+    /// negotiation sections). Without it, the standard request is sent and must succeed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handshake: Option<Handshake>,
+    /// Destructive case: afterwards a fresh connection must still get an echo
+    /// (liveness probe); such cases run last, one at a time.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub probe_after: bool,
+    /// A growth measurement instead of steps (ReDoS-style cases).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing: Option<Timing>,
+}
+
+/// The opening request of a case, as changes to the standard one, or raw bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Handshake {
+    /// Request method (default `GET`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Request target (default: the target URL's path and query).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Protocol on the request line (default `HTTP/1.1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_version: Option<String>,
+    /// Standard headers left out (names, any case).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove: Vec<String>,
+    /// Standard headers given another value (or added if not standard): `[name, value]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub set: Vec<[String; 2]>,
+    /// Headers appended after the standard ones (duplicates allowed): `[name, value]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add: Vec<[String; 2]>,
+    /// The whole request as bytes instead; `{host}`, `{path}` and `{key}` are replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<Payload>,
+    /// Write the request in pieces of this many bytes…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chop: Option<usize>,
+    /// …with this many milliseconds between pieces (a slow client).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u64>,
+    /// How the response is judged.
+    pub expect: HandshakeExpect,
+}
+
+/// Whether the server must take the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HandshakeOutcome {
+    /// `101` with a correct `Sec-WebSocket-Accept`; the steps then run as usual.
+    #[default]
+    Accept,
+    /// Anything but `101` (an error status, or closing the connection).
+    Reject,
+    /// Either is conformant; the checks below apply to whatever came back.
+    Either,
+}
+
+/// Checks on the opening handshake response.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandshakeExpect {
+    #[serde(default)]
+    pub outcome: HandshakeOutcome,
+    /// A rejection must carry `Sec-WebSocket-Version` listing the versions it supports
+    /// (including 13).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub lists_versions: bool,
+    /// A `101` must carry no `Sec-WebSocket-Protocol`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub no_protocol: bool,
+    /// A `101` may carry `Sec-WebSocket-Protocol` only once, with one of these values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol_one_of: Option<Vec<String>>,
+    /// A `101` must accept no extension at all.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub no_extensions: bool,
+    /// A `101` that accepts permessage-deflate must do so validly for what the request
+    /// offered (RFC 7692 §7: parameters, values, never beyond the offer).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub valid_deflate: bool,
+    /// A `101` must accept permessage-deflate (the case needs it; otherwise UNIMPLEMENTED).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub needs_deflate: bool,
+}
+
+/// Response time as one request header grows: the case fails when doubling the input
+/// multiplies the time by more than `max_ratio` (and the largest time is above
+/// `floor_ms`, so noise on fast servers cannot fail it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timing {
+    /// The header whose value grows.
+    pub header: String,
+    /// The value is this unit repeated…
+    pub unit: String,
+    /// …this many times, one measurement each (ascending, each twice the previous).
+    pub sizes: Vec<usize>,
+    #[serde(default = "default_ratio")]
+    pub max_ratio: f64,
+    #[serde(default = "default_floor")]
+    pub floor_ms: f64,
+}
+
+fn default_ratio() -> f64 {
+    3.0
+}
+fn default_floor() -> f64 {
+    50.0
 }
 
 /// RFC 2119 level of the requirement a case checks.
@@ -307,6 +419,10 @@ pub enum Step {
     KillAfter(f64),
     /// After this many seconds, if the connection is still open, send an empty close.
     CloseAfter(f64),
+    /// Do these (send-type) steps this many times.
+    Repeat { times: u32, steps: Vec<Step> },
+    /// Stop reading from the peer for this many seconds (a client that does not read).
+    PauseReading(f64),
 }
 
 /// Something the tester observed from the peer. Compared as an ordered list.
@@ -396,7 +512,7 @@ impl Case {
         if self.id.trim().is_empty() {
             return Err("case id is empty".into());
         }
-        if self.steps.is_empty() {
+        if self.steps.is_empty() && self.handshake.is_none() && self.timing.is_none() {
             return Err(format!("case {}: no steps", self.id));
         }
         let ctx = |e: String| format!("case {}: {e}", self.id);
@@ -429,7 +545,55 @@ impl Case {
                     }
                 }
                 Step::Wait(w) => check_secs(w.seconds).map_err(ctx)?,
-                Step::KillAfter(s) | Step::CloseAfter(s) => check_secs(*s).map_err(ctx)?,
+                Step::KillAfter(s) | Step::CloseAfter(s) | Step::PauseReading(s) => {
+                    check_secs(*s).map_err(ctx)?
+                }
+                Step::Repeat { times, steps } => {
+                    if *times > 1_000_000 {
+                        return Err(ctx(format!("repeat {times} times is more than 1000000")));
+                    }
+                    for s in steps {
+                        match s {
+                            Step::Send(f) => {
+                                f.payload.check().map_err(ctx)?;
+                                check_bits(f.opcode.value(), f.rsv).map_err(ctx)?;
+                            }
+                            Step::Message(m) => m.payload.check().map_err(ctx)?,
+                            Step::FramePayload(p) => p.check().map_err(ctx)?,
+                            _ => {
+                                return Err(ctx(
+                                    "repeat may only hold send, message and frame_payload steps"
+                                        .into(),
+                                ))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(h) = &self.handshake {
+            if let Some(r) = &h.raw {
+                r.check().map_err(ctx)?;
+            }
+            if h.chop == Some(0) {
+                return Err(ctx("handshake chop must be at least 1".into()));
+            }
+        }
+        if let Some(t) = &self.timing {
+            if t.sizes.len() < 2 || t.sizes.windows(2).any(|w| w[1] <= w[0]) {
+                return Err(ctx("timing sizes must be at least two, ascending".into()));
+            }
+            if t.unit.is_empty()
+                || t.sizes
+                    .last()
+                    .copied()
+                    .unwrap_or(0)
+                    .saturating_mul(t.unit.len())
+                    > 16 << 20
+            {
+                return Err(ctx(
+                    "timing unit must be non-empty and the largest value at most 16 MiB".into(),
+                ));
             }
         }
         for e in self
@@ -456,6 +620,7 @@ impl Case {
             .iter()
             .map(|s| match s {
                 Step::Wait(w) => w.seconds,
+                Step::PauseReading(s) => *s,
                 _ => 0.0,
             })
             .sum();

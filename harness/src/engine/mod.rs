@@ -2,13 +2,17 @@
 //! [`play`], [`judge`]. Produces a complete [`CaseResult`] whatever the peer does.
 
 pub mod conn;
+pub mod deflate_check;
 pub mod judge;
+pub mod opening;
 pub mod play;
 pub mod trace;
 
-use crate::case::{Case, Event, Expect};
-use crate::report::model::{CaseResult, CloseInfo, Dir};
+use crate::case::{Case, Event};
+use crate::report;
+use crate::report::model::{CaseResult, CloseInfo, Dir, Verdict};
 use conn::{Settings, Target};
+use opening::Answer;
 use std::time::Duration;
 use trace::Recorder;
 
@@ -30,51 +34,63 @@ pub async fn run_case(
 ) -> CaseResult {
     let started = utc_now();
     let t0 = tokio::time::Instant::now();
-    let mut rec = Recorder::new(t0.into_std(), settings.trace_cap);
-    let mut http_request = String::new();
-    let mut http_response = String::new();
-    let mut received = Vec::new();
-    let mut close = CloseInfo::default();
-    let mut duration_ms = 0;
-
-    let judgement = match conn::connect(target, settings).await {
-        Err(e) => {
-            rec.note(e.clone());
-            judge::never_opened(&e)
-        }
-        Ok(mut io) => match conn::open(&mut io, target, settings).await {
-            Err(f) => {
-                rec.octets(Dir::Tx, &f.request);
-                if !f.received.is_empty() {
-                    rec.octets(Dir::Rx, &f.received);
-                }
-                rec.note(f.reason.clone());
-                http_request = String::from_utf8_lossy(&f.request).into_owned();
-                http_response = String::from_utf8_lossy(&f.received).into_owned();
-                close.was_open_handshake_timeout = f.timed_out;
-                close.was_not_clean_reason = Some(f.reason.clone());
-                judge::never_opened(&f.reason)
-            }
-            Ok(opened) => {
-                rec.octets(Dir::Tx, &opened.request);
-                rec.octets(Dir::Rx, opened.response_text.as_bytes());
-                http_request = String::from_utf8_lossy(&opened.request).into_owned();
-                http_response = opened.response_text.clone();
-                let lim = play::PlayLimits {
-                    close_handshake_timeout: settings.close_handshake_timeout,
-                    server_drop_timeout: settings.server_drop_timeout,
-                    max_message: settings.max_message,
-                    hard_limit: hard_limit(case, settings),
-                };
-                let played = play::play(io, opened.leftover, case, lim, &mut rec).await;
-                duration_ms = (played.closed_at - played.opened_at).as_millis() as u64;
-                received = played.events;
-                close = played.close;
-                judge::judge(&case.expect, &received, &close, &rec.tx_frames)
-            }
-        },
+    let mut out = Outcome {
+        rec: Recorder::new(t0.into_std(), settings.trace_cap),
+        http_request: String::new(),
+        http_response: String::new(),
+        received: Vec::new(),
+        close: CloseInfo::default(),
+        duration_ms: 0,
+        opened: false,
     };
 
+    let mut judgement = if let Some(t) = &case.timing {
+        let (behavior, result) = opening::measure_growth(t, target, settings, case.level).await;
+        out.rec.note(result.clone());
+        out.opened = true;
+        judge::Judgement {
+            behavior,
+            result,
+            behavior_close: Verdict::Ok,
+            result_close: "no WebSocket connection is kept open by a timing case".into(),
+        }
+    } else {
+        match conn::connect(target, settings).await {
+            Err(e) => {
+                out.rec.note(e.clone());
+                judge::never_opened(&e)
+            }
+            Ok(io) => match &case.handshake {
+                None => standard(io, target, settings, case, &mut out).await,
+                Some(h) => custom(io, h, target, settings, case, &mut out).await,
+            },
+        }
+    };
+
+    if case.probe_after {
+        match opening::liveness(target, settings).await {
+            Ok(()) => out
+                .rec
+                .note("liveness probe: a fresh connection got its echo"),
+            Err(e) => {
+                out.rec.note(format!("liveness probe failed: {e}"));
+                judgement.behavior = Verdict::Failed;
+                judgement.result = format!(
+                    "the target did not survive this case: a fresh connection failed ({e})"
+                );
+            }
+        }
+    }
+
+    let Outcome {
+        rec,
+        http_request,
+        http_response,
+        received,
+        close,
+        duration_ms,
+        opened,
+    } = out;
     CaseResult {
         id: case.id.clone(),
         index,
@@ -85,10 +101,14 @@ pub async fn run_case(
         level: case.level,
         behavior: judgement.behavior,
         behavior_close: judgement.behavior_close,
+        expected: describe_expected(case),
+        actual: if case.timing.is_some() || (case.handshake.is_some() && !opened) {
+            judgement.result.clone()
+        } else {
+            describe_actual(&received, &close, !opened)
+        },
         result: judgement.result,
         result_close: judgement.result_close,
-        expected: describe_expected(&case.expect),
-        actual: describe_actual(&received, &close, http_response.is_empty()),
         expect: case.expect.clone(),
         received,
         close,
@@ -103,6 +123,137 @@ pub async fn run_case(
         rx_frame_stats: rec.rx_frames,
         tx_frame_stats: rec.tx_frames,
     }
+}
+
+/// What a case run collects besides the judgement.
+struct Outcome {
+    rec: Recorder,
+    http_request: String,
+    http_response: String,
+    received: Vec<Event>,
+    close: CloseInfo,
+    duration_ms: u64,
+    opened: bool,
+}
+
+/// The standard opening handshake, then the steps.
+async fn standard(
+    mut io: Box<dyn conn::Io>,
+    target: &Target,
+    settings: &Settings,
+    case: &Case,
+    out: &mut Outcome,
+) -> judge::Judgement {
+    match conn::open(&mut io, target, settings).await {
+        Err(f) => {
+            out.rec.octets(Dir::Tx, &f.request);
+            if !f.received.is_empty() {
+                out.rec.octets(Dir::Rx, &f.received);
+            }
+            out.rec.note(f.reason.clone());
+            out.http_request = String::from_utf8_lossy(&f.request).into_owned();
+            out.http_response = String::from_utf8_lossy(&f.received).into_owned();
+            out.close.was_open_handshake_timeout = f.timed_out;
+            out.close.was_not_clean_reason = Some(f.reason.clone());
+            judge::never_opened(&f.reason)
+        }
+        Ok(opened) => {
+            out.rec.octets(Dir::Tx, &opened.request);
+            out.rec.octets(Dir::Rx, opened.response_text.as_bytes());
+            out.http_request = String::from_utf8_lossy(&opened.request).into_owned();
+            out.http_response = opened.response_text.clone();
+            play_steps(io, opened.leftover, case, settings, out).await
+        }
+    }
+}
+
+async fn play_steps(
+    io: Box<dyn conn::Io>,
+    leftover: Vec<u8>,
+    case: &Case,
+    settings: &Settings,
+    out: &mut Outcome,
+) -> judge::Judgement {
+    let lim = play::PlayLimits {
+        close_handshake_timeout: settings.close_handshake_timeout,
+        server_drop_timeout: settings.server_drop_timeout,
+        max_message: settings.max_message,
+        hard_limit: hard_limit(case, settings),
+    };
+    let played = play::play(io, leftover, case, lim, &mut out.rec).await;
+    out.opened = true;
+    out.duration_ms = (played.closed_at - played.opened_at).as_millis() as u64;
+    out.received = played.events;
+    out.close = played.close;
+    judge::judge(&case.expect, &out.received, &out.close, &out.rec.tx_frames)
+}
+
+/// A case-specific opening handshake, judged on its own; if a connection results,
+/// the steps run (or the tester closes at once when there are none).
+async fn custom(
+    mut io: Box<dyn conn::Io>,
+    h: &crate::case::Handshake,
+    target: &Target,
+    settings: &Settings,
+    case: &Case,
+    out: &mut Outcome,
+) -> judge::Judgement {
+    let key = crate::wire::handshake::generate_key();
+    let request = opening::build_request(h, target, &key, &settings.user_agent);
+    out.http_request = String::from_utf8_lossy(&request).into_owned();
+    out.rec.octets(Dir::Tx, &request);
+    let delay = Duration::from_millis(h.delay_ms.unwrap_or(0));
+    let pieces = h.chop.map_or(1, |n| request.len().div_ceil(n.max(1))) as u32;
+    let limit = settings.open_handshake_timeout + delay.saturating_mul(pieces);
+    let answer = opening::exchange(&mut io, &request, h.chop, delay, settings, limit).await;
+    let (hv, hres, accepted) =
+        opening::judge_answer(&h.expect, &answer, &key, &request, case.level);
+    out.rec
+        .note(format!("handshake: {}", opening::describe_answer(&answer)));
+    let Answer::Response { head, leftover, .. } = answer else {
+        return judge::Judgement {
+            behavior: hv,
+            result: hres,
+            behavior_close: Verdict::Ok,
+            result_close: "no WebSocket connection was opened".into(),
+        };
+    };
+    out.rec.octets(Dir::Rx, &head);
+    out.http_response = String::from_utf8_lossy(&head).into_owned();
+    if !accepted {
+        return judge::Judgement {
+            behavior: hv,
+            result: hres,
+            behavior_close: Verdict::Ok,
+            result_close: "no WebSocket connection was opened".into(),
+        };
+    }
+    let close_only;
+    let playing = if case.steps.is_empty() {
+        close_only = just_close(case);
+        &close_only
+    } else {
+        case
+    };
+    let mut j = play_steps(io, leftover, playing, settings, out).await;
+    if report::model::worst(hv, j.behavior) == hv && hv != Verdict::Ok {
+        j.behavior = hv;
+        j.result = hres;
+    }
+    j
+}
+
+/// The same case with one step: a normal close by the tester.
+fn just_close(case: &Case) -> Case {
+    let mut c = case.clone();
+    c.steps = vec![crate::case::Step::Close(crate::case::CloseStep {
+        code: Some(1000),
+        reason: None,
+    })];
+    c.expect.ok.clear();
+    c.expect.non_strict = None;
+    c.expect.close = crate::case::builder::tester_closes_clean();
+    c
 }
 
 /// Upper bound for one case: its own timers and waits plus every protocol timeout.
@@ -149,8 +300,31 @@ fn excerpt(b: &[u8]) -> String {
 }
 
 /// What a conformant peer does, in words.
-pub fn describe_expected(e: &Expect) -> String {
-    let mut s = format!("events: {}", describe_events(&e.ok));
+pub fn describe_expected(case: &Case) -> String {
+    if let Some(t) = &case.timing {
+        return format!(
+            "response time grows at most {:.1}× when the {} value doubles",
+            t.max_ratio, t.header
+        );
+    }
+    let mut prefix = String::new();
+    if let Some(h) = &case.handshake {
+        prefix = match h.expect.outcome {
+            crate::case::HandshakeOutcome::Accept => {
+                "the server accepts the handshake (101); ".into()
+            }
+            crate::case::HandshakeOutcome::Reject => {
+                "the server refuses the handshake (no 101)".into()
+            }
+            crate::case::HandshakeOutcome::Either => "the server accepts or refuses; ".into(),
+        };
+        if h.expect.outcome == crate::case::HandshakeOutcome::Reject {
+            return prefix;
+        }
+    }
+    let e = &case.expect;
+    let mut s = prefix;
+    s.push_str(&format!("events: {}", describe_events(&e.ok)));
     if let Some(ns) = &e.non_strict {
         s.push_str(&format!(" (non-strict: {})", describe_events(ns)));
     }

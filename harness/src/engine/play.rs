@@ -111,6 +111,7 @@ struct Player<'a> {
     drop_after_my_close: bool,
     hard_at: Instant,
     drop_now: bool,
+    read_paused_until: Option<Instant>,
 }
 
 /// Run `case` on an open connection. `leftover` holds bytes read past the handshake.
@@ -150,6 +151,7 @@ pub async fn play(
         drop_at: None,
         drop_after_my_close: false,
         drop_now: false,
+        read_paused_until: None,
     };
     if !leftover.is_empty() {
         p.on_data(&leftover);
@@ -164,8 +166,15 @@ pub async fn play(
             break;
         }
         let deadline = p.next_deadline();
+        let reading = match p.read_paused_until {
+            Some(t) if Instant::now() < t => false,
+            _ => {
+                p.read_paused_until = None;
+                true
+            }
+        };
         tokio::select! {
-            r = reader.read(&mut buf) => match r {
+            r = reader.read(&mut buf), if reading => match r {
                 Ok(0) => p.lost("peer closed the TCP connection"),
                 Ok(n) => p.on_data(&buf[..n]),
                 Err(e) => p.lost(&format!("TCP error: {e}")),
@@ -356,65 +365,6 @@ impl Player<'_> {
             let step = &self.case.steps[self.step];
             self.step += 1;
             match step {
-                Step::Send(f) => {
-                    let payload = f.payload.bytes();
-                    self.send_frame(
-                        f.fin,
-                        f.rsv,
-                        f.opcode.value(),
-                        &f.mask,
-                        f.length,
-                        &payload,
-                        f.chop,
-                        f.sync,
-                    );
-                }
-                Step::Message(m) => {
-                    if self.state != State::Open {
-                        continue;
-                    }
-                    let payload = m.payload.bytes();
-                    let opcode = if m.binary { 2 } else { 1 };
-                    for (i, (piece, fin)) in
-                        fragments(&payload, m.fragment_size).into_iter().enumerate()
-                    {
-                        let op = if i == 0 { opcode } else { 0 };
-                        self.send_frame(
-                            fin,
-                            0,
-                            op,
-                            &Mask::Auto,
-                            Length::Minimal,
-                            piece,
-                            m.chop,
-                            m.sync,
-                        );
-                    }
-                }
-                Step::FrameHeader(h) => {
-                    let key: [u8; 4] = rand::random();
-                    self.stream = Some((key, 0));
-                    let op = h.opcode.value();
-                    self.rec
-                        .frame(Dir::Tx, op & 15, h.fin, h.rsv & 7, Some(key), h.len, &[]);
-                    self.rec.note(format!(
-                        "frame header only: payload of {} bytes follows in parts",
-                        h.len
-                    ));
-                    let bytes = encode_header(h.fin, h.rsv, op, Some(key), Length::Minimal, h.len);
-                    self.write(bytes, None, true);
-                }
-                Step::FramePayload(p) => {
-                    let mut bytes = p.bytes();
-                    let (key, off) = self.stream.unwrap_or(([0; 4], 0));
-                    apply_mask(&mut bytes, key, off);
-                    self.stream = Some((key, off + bytes.len()));
-                    self.write(bytes, None, true);
-                }
-                Step::Close(c) => {
-                    let reason = c.reason.as_ref().map(Payload::bytes).unwrap_or_default();
-                    self.send_close(c.code, &reason, false);
-                }
                 Step::Wait(w) => {
                     self.rec.note(format!(
                         "delay {:.3}s{}",
@@ -436,7 +386,88 @@ impl Player<'_> {
                     self.rec.note(format!("close connection after {s}s"));
                     self.close_at = Some(Instant::now() + Duration::from_secs_f64(*s));
                 }
+                Step::PauseReading(s) => {
+                    self.rec.note(format!("stop reading for {s}s"));
+                    self.read_paused_until = Some(Instant::now() + Duration::from_secs_f64(*s));
+                }
+                Step::Repeat { times, steps } => {
+                    for _ in 0..*times {
+                        if self.state == State::Closed || self.write_broken {
+                            break;
+                        }
+                        for s in steps {
+                            self.exec_send(s);
+                        }
+                    }
+                }
+                other => self.exec_send(other),
             }
+        }
+    }
+
+    /// Steps that write: frames, messages, streamed frames, close.
+    fn exec_send(&mut self, step: &Step) {
+        match step {
+            Step::Send(f) => {
+                let payload = f.payload.bytes();
+                self.send_frame(
+                    f.fin,
+                    f.rsv,
+                    f.opcode.value(),
+                    &f.mask,
+                    f.length,
+                    &payload,
+                    f.chop,
+                    f.sync,
+                );
+            }
+            Step::Message(m) => {
+                if self.state != State::Open {
+                    return;
+                }
+                let payload = m.payload.bytes();
+                let opcode = if m.binary { 2 } else { 1 };
+                for (i, (piece, fin)) in
+                    fragments(&payload, m.fragment_size).into_iter().enumerate()
+                {
+                    let op = if i == 0 { opcode } else { 0 };
+                    self.send_frame(
+                        fin,
+                        0,
+                        op,
+                        &Mask::Auto,
+                        Length::Minimal,
+                        piece,
+                        m.chop,
+                        m.sync,
+                    );
+                }
+            }
+            Step::FrameHeader(h) => {
+                let key: [u8; 4] = rand::random();
+                self.stream = Some((key, 0));
+                let op = h.opcode.value();
+                self.rec
+                    .frame(Dir::Tx, op & 15, h.fin, h.rsv & 7, Some(key), h.len, &[]);
+                self.rec.note(format!(
+                    "frame header only: payload of {} bytes follows in parts",
+                    h.len
+                ));
+                let bytes = encode_header(h.fin, h.rsv, op, Some(key), Length::Minimal, h.len);
+                self.write(bytes, None, true);
+            }
+            Step::FramePayload(p) => {
+                let mut bytes = p.bytes();
+                let (key, off) = self.stream.unwrap_or(([0; 4], 0));
+                apply_mask(&mut bytes, key, off);
+                self.stream = Some((key, off + bytes.len()));
+                self.write(bytes, None, true);
+            }
+            Step::Close(c) => {
+                let reason = c.reason.as_ref().map(Payload::bytes).unwrap_or_default();
+                self.send_close(c.code, &reason, false);
+            }
+            _ => {}
         }
     }
 
