@@ -18,29 +18,37 @@ pub fn default_jobs() -> usize {
 
 /// Run `cases` with at most `jobs` connections at a time. `on_done` is called as each
 /// case finishes (for progress output). Results come back sorted by case id.
-pub async fn run_all(
-    target: &Target,
-    settings: &Settings,
-    cases: &[&Case],
+pub async fn run_all<'a>(
+    target: &'a Target,
+    settings: &'a Settings,
+    cases: &[&'a Case],
     jobs: usize,
     on_done: impl Fn(&CaseResult),
 ) -> Vec<CaseResult> {
-    let mut order: Vec<&Case> = cases.to_vec();
+    // Destructive cases (those followed by a liveness probe) run last, one at a
+    // time, so that a target they kill cannot spoil the verdicts of other cases.
+    let (mut order, destructive): (Vec<&Case>, Vec<&Case>) = cases.iter().partition(|c| !c.probe_after);
     // Longest planned waits first; ties in catalogue order.
     order.sort_by(|a, b| {
         b.planned_seconds()
             .total_cmp(&a.planned_seconds())
             .then_with(|| id_sort_key(&a.id).cmp(&id_sort_key(&b.id)))
     });
+    let run = |case: &'a Case| {
+        let index = autobahn_index(&case.id).unwrap_or(0);
+        async move { run_case(target, settings, case, index).await }
+    };
     let mut results: Vec<CaseResult> = stream::iter(order)
-        .map(|case| async move {
-            let index = autobahn_index(&case.id).unwrap_or(0);
-            run_case(target, settings, case, index).await
-        })
+        .map(run)
         .buffer_unordered(jobs.max(1))
         .inspect(|r| on_done(r))
         .collect()
         .await;
+    for case in destructive {
+        let r = run(case).await;
+        on_done(&r);
+        results.push(r);
+    }
     results.sort_by_key(|r| id_sort_key(&r.id));
     results
 }
