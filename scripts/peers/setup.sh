@@ -28,15 +28,31 @@ skip() { # skip <what> <registry> <reason>
     exit 3
 }
 
-# Pick the most telling line out of a client's error output.
-reason_from() { # reason_from <file>
-    local line
-    line="$(grep -E -m1 -i 'npm (error|ERR!) (code|errno|network|request)|ERROR: |error: |Errno|timed out|Could not|No matching' "$1" \
-        | sed -E 's/^[[:space:]]+//' | cut -c1-240 || true)"
-    if [[ -z "$line" ]]; then
-        line="$(grep -v '^[[:space:]]*$' "$1" | tail -n1 | sed -E 's/^[[:space:]]+//' | cut -c1-240 || true)"
+# One-line reasons out of a client's error output.
+trim() { sed -E 's/^[[:space:]]+//; s/[[:space:]]+$//' | cut -c1-200; }
+
+pip_reason() { # pip_reason <log> <exit status>
+    local err net
+    [[ "$2" == 124 ]] && { echo "pip timed out after ${PIP_WALL}s"; return; }
+    err="$(grep -E '^ERROR: ' "$1" | tail -n1 | sed -E 's/^ERROR: //' | trim || true)"
+    net="$(grep -o -E '\[Errno -?[0-9]+\] [^'"'"'")]*|Read timed out\. \(read timeout=[0-9.]+\)|ConnectTimeoutError|SSLError[^'"'"'")]*|Temporary failure in name resolution|Name or service not known' "$1" \
+        | head -n1 | trim || true)"
+    if [[ -n "$net" ]]; then
+        echo "registry unreachable ($net)${err:+: $err}"
+    else
+        echo "${err:-$(grep -v '^[[:space:]]*$' "$1" | tail -n1 | trim)}"
     fi
-    echo "${line:-unknown error}"
+}
+
+npm_reason() { # npm_reason <log> <exit status>
+    local line
+    [[ "$2" == 124 ]] && { echo "npm timed out after ${NPM_WALL}s"; return; }
+    # "npm error FetchError: request to URL failed, reason: ..." says it all.
+    line="$(grep -E -m1 'FetchError|reason: |network timeout' "$1" | sed -E 's/^npm (error|ERR!) //' | trim || true)"
+    # "npm error 404 Not Found - GET URL" for HTTP errors, else "npm error code EXXX".
+    [[ -n "$line" ]] || line="$(grep -E -m1 '^npm (error|ERR!) [0-9]{3} .* - [A-Z]+ ' "$1" | sed -E 's/^npm (error|ERR!) //' | trim || true)"
+    [[ -n "$line" ]] || line="$(grep -E -m1 '^npm (error|ERR!) code ' "$1" | sed -E 's/^npm (error|ERR!) //' | trim || true)"
+    echo "${line:-$(grep -v '^[[:space:]]*$' "$1" | tail -n1 | trim)}"
 }
 
 # Concurrent test processes may call this at once: serialise on the script itself.
@@ -60,16 +76,16 @@ fi
 if [[ ! -x "$PY" ]]; then
     if ! python3 -m venv "$VENV" >"$LOG" 2>&1; then
         rm -rf "$VENV"
-        skip websockets PyPI "python3 -m venv failed: $(reason_from "$LOG")"
+        skip websockets PyPI "python3 -m venv failed: $(grep -v '^[[:space:]]*$' "$LOG" | tail -n1 | trim)"
     fi
 fi
 
 if [[ "${PEERS_UPGRADE:-0}" == 1 ]] || ! ws_py_version >/dev/null; then
-    if ! PIP_DISABLE_PIP_VERSION_CHECK=1 timeout "$PIP_WALL" \
+    status=0
+    PIP_DISABLE_PIP_VERSION_CHECK=1 timeout "$PIP_WALL" \
         "$PY" -m pip install --quiet --upgrade --timeout 30 --retries 1 websockets \
-        >"$LOG" 2>&1; then
-        skip websockets PyPI "$(reason_from "$LOG")"
-    fi
+        >"$LOG" 2>&1 || status=$?
+    [[ "$status" == 0 ]] || skip websockets PyPI "$(pip_reason "$LOG" "$status")"
 fi
 WS_PY_VERSION="$(ws_py_version)" || skip websockets PyPI "installed but not importable"
 echo "peers: websockets $WS_PY_VERSION ($("$PY" -c 'import platform; print("python", platform.python_version())'), $VENV)"
@@ -91,12 +107,12 @@ ws_js_locked() {
 
 installed="$(ws_js_installed)"
 if [[ -z "$installed" || "$installed" != "$(ws_js_locked)" ]]; then
-    if ! (cd "$PEERS_DIR" && timeout "$NPM_WALL" npm install \
+    status=0
+    (cd "$PEERS_DIR" && timeout "$NPM_WALL" npm install \
         --no-audit --no-fund --loglevel=error \
         --fetch-timeout=30000 --fetch-retries=1 \
-        --fetch-retry-mintimeout=2000 --fetch-retry-maxtimeout=10000) >"$LOG" 2>&1; then
-        skip ws npm "$(reason_from "$LOG")"
-    fi
+        --fetch-retry-mintimeout=2000 --fetch-retry-maxtimeout=10000) >"$LOG" 2>&1 || status=$?
+    [[ "$status" == 0 ]] || skip ws npm "$(npm_reason "$LOG" "$status")"
     installed="$(ws_js_installed)"
     [[ -n "$installed" ]] || skip ws npm "npm install finished but node_modules/ws is missing"
 fi

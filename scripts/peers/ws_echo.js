@@ -39,6 +39,9 @@ const wss = new WebSocketServer({
   perMessageDeflate: false,
   maxPayload: MAX_PAYLOAD,
   skipUTF8Validation: false,
+  // By default ws accepts the first subprotocol a client offers; this echo
+  // server offers none, so never put Sec-WebSocket-Protocol in the response.
+  handleProtocols: () => false,
 });
 
 wss.on('connection', (ws) => {

@@ -160,14 +160,32 @@ pub enum Level {
 /// * `"Hello"` — UTF-8 text;
 /// * `{"hex": "cebae1"}` — exact bytes;
 /// * `{"repeat": "*", "len": 65535}` — a text pattern repeated/truncated to `len` bytes;
-/// * `{"repeat_hex": "fe", "len": 125}` — the same for a byte pattern.
+/// * `{"repeat_hex": "fe", "len": 125}` — the same for a byte pattern;
+/// * `{"deflate": <payload>}` — a payload compressed as a permessage-deflate message;
+/// * `{"deflate_zeros": N}` — N zero bytes, compressed (a decompression bomb).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Payload {
     Text(String),
-    Hex { hex: String },
-    Repeat { repeat: String, len: usize },
-    RepeatHex { repeat_hex: String, len: usize },
+    Hex {
+        hex: String,
+    },
+    Repeat {
+        repeat: String,
+        len: usize,
+    },
+    RepeatHex {
+        repeat_hex: String,
+        len: usize,
+    },
+    /// The payload compressed as one permessage-deflate message (send it with `rsv: 4`).
+    Deflate {
+        deflate: Box<Payload>,
+    },
+    /// `n` zero bytes compressed as one permessage-deflate message (a bomb).
+    DeflateZeros {
+        deflate_zeros: usize,
+    },
 }
 
 impl Default for Payload {
@@ -187,6 +205,12 @@ impl Payload {
             Payload::RepeatHex { repeat_hex, len } => {
                 repeat_to(&decode_hex(repeat_hex).unwrap_or_default(), *len)
             }
+            Payload::Deflate { deflate } => {
+                crate::wire::deflate::compress_message(&deflate.bytes())
+            }
+            Payload::DeflateZeros { deflate_zeros } => {
+                crate::wire::deflate::compress_zeros(*deflate_zeros)
+            }
         }
     }
 
@@ -199,6 +223,16 @@ impl Payload {
     }
 
     fn check(&self) -> Result<(), String> {
+        match self {
+            Payload::Deflate { deflate } => return deflate.check(),
+            Payload::DeflateZeros { deflate_zeros } if *deflate_zeros > 1 << 32 => {
+                return Err("deflate_zeros is limited to 4 GiB".into())
+            }
+            Payload::Repeat { len, .. } | Payload::RepeatHex { len, .. } if *len > 1 << 30 => {
+                return Err("repeated payloads are limited to 1 GiB".into())
+            }
+            _ => {}
+        }
         match self {
             Payload::Hex { hex }
             | Payload::RepeatHex {

@@ -162,7 +162,7 @@ async fn standard(
             out.rec.octets(Dir::Rx, opened.response_text.as_bytes());
             out.http_request = String::from_utf8_lossy(&opened.request).into_owned();
             out.http_response = opened.response_text.clone();
-            play_steps(io, opened.leftover, case, settings, out).await
+            play_steps(io, opened.leftover, case, settings, out, None).await
         }
     }
 }
@@ -173,8 +173,10 @@ async fn play_steps(
     case: &Case,
     settings: &Settings,
     out: &mut Outcome,
+    deflate: Option<crate::wire::extensions::PmdParams>,
 ) -> judge::Judgement {
     let lim = play::PlayLimits {
+        deflate,
         close_handshake_timeout: settings.close_handshake_timeout,
         server_drop_timeout: settings.server_drop_timeout,
         max_message: settings.max_message,
@@ -210,7 +212,12 @@ async fn custom(
         opening::judge_answer(&h.expect, &answer, &key, &request, case.level);
     out.rec
         .note(format!("handshake: {}", opening::describe_answer(&answer)));
-    let Answer::Response { head, leftover, .. } = answer else {
+    let Answer::Response {
+        head,
+        leftover,
+        resp,
+    } = answer
+    else {
         return judge::Judgement {
             behavior: hv,
             result: hres,
@@ -229,14 +236,28 @@ async fn custom(
         };
     }
     let close_only;
-    let playing = if case.steps.is_empty() {
+    let playing = if case.steps.is_empty() || hv == Verdict::Unimplemented {
         close_only = just_close(case);
         &close_only
     } else {
         case
     };
-    let mut j = play_steps(io, leftover, playing, settings, out).await;
-    if report::model::worst(hv, j.behavior) == hv && hv != Verdict::Ok {
+    let offered = opening::request_header(&request, "Sec-WebSocket-Extensions");
+    let deflate = deflate_check::check(
+        &offered,
+        &resp.headers_named("Sec-WebSocket-Extensions"),
+        false,
+    )
+    .ok()
+    .flatten();
+    if let Some(p) = &deflate {
+        out.rec
+            .note(format!("permessage-deflate negotiated: {p:?}"));
+    }
+    let mut j = play_steps(io, leftover, playing, settings, out, deflate).await;
+    if hv == Verdict::Unimplemented
+        || (report::model::worst(hv, j.behavior) == hv && hv != Verdict::Ok)
+    {
         j.behavior = hv;
         j.result = hres;
     }

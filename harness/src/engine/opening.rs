@@ -254,6 +254,20 @@ pub fn judge_answer(
         _ => {}
     }
     if let Some(r) = resp {
+        if r.status == 101 && exp.needs_deflate {
+            let offered = request_header(request, "Sec-WebSocket-Extensions");
+            if let Ok(None) = super::deflate_check::check(
+                &offered,
+                &r.headers_named("Sec-WebSocket-Extensions"),
+                false,
+            ) {
+                return (
+                    Verdict::Unimplemented,
+                    "permessage-deflate was not negotiated".into(),
+                    accepted,
+                );
+            }
+        }
         if r.status == 101 {
             if let Err(e) = check_101(exp, r, request) {
                 return (miss(level), e, accepted);

@@ -35,6 +35,8 @@ pub struct PlayLimits {
     pub max_message: u64,
     /// Hard limit for the whole case, whatever the peer does.
     pub hard_limit: Duration,
+    /// permessage-deflate parameters when the handshake negotiated it.
+    pub deflate: Option<crate::wire::extensions::PmdParams>,
 }
 
 /// What playing produced.
@@ -61,8 +63,7 @@ async fn writer(
     mut rx: mpsc::UnboundedReceiver<WriteCmd>,
     err: mpsc::UnboundedSender<String>,
 ) {
-    while let Some(cmd) = rx.recv().await {
-        let WriteCmd::Data { bytes, chop, sync } = cmd;
+    while let Some(WriteCmd::Data { bytes, chop, sync }) = rx.recv().await {
         let pieces: Vec<&[u8]> = match chop {
             Some(n) if n > 0 => bytes.chunks(n).collect(),
             _ => vec![&bytes[..]],
@@ -93,6 +94,11 @@ struct Player<'a> {
     decoder: FrameDecoder,
     /// Opcode and payload of the message being received.
     msg: Option<(u8, Vec<u8>)>,
+    /// The message being received is compressed (RSV1 on its first frame).
+    msg_compressed: bool,
+    /// Inflate context for server-to-client messages (kept across messages unless
+    /// the server said `server_no_context_takeover`).
+    inflater: flate2::Decompress,
     utf8: Utf8Validator,
     /// After a framing error nothing more from the peer can be trusted.
     rx_poisoned: bool,
@@ -112,6 +118,8 @@ struct Player<'a> {
     hard_at: Instant,
     drop_now: bool,
     read_paused_until: Option<Instant>,
+    /// Plain writes not yet handed to the writer task.
+    pending: Vec<u8>,
 }
 
 /// Run `case` on an open connection. `leftover` holds bytes read past the handshake.
@@ -137,6 +145,8 @@ pub async fn play(
         book: CloseInfo::default(),
         events: Vec::new(),
         msg: None,
+        msg_compressed: false,
+        inflater: flate2::Decompress::new(false),
         utf8: Utf8Validator::new(),
         rx_poisoned: false,
         tx,
@@ -152,6 +162,7 @@ pub async fn play(
         drop_after_my_close: false,
         drop_now: false,
         read_paused_until: None,
+        pending: Vec::new(),
     };
     if !leftover.is_empty() {
         p.on_data(&leftover);
@@ -159,6 +170,7 @@ pub async fn play(
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         p.advance_steps();
+        p.flush();
         if p.drop_now {
             p.drop_tcp();
         }
@@ -211,7 +223,26 @@ impl Player<'_> {
             }
             _ => self.rec.octets(Dir::Tx, &bytes),
         }
+        if chop.is_none() && !sync {
+            // Buffered like a transport within one reactor turn: frames sent back to
+            // back leave in one write (see `flush`).
+            self.pending.extend_from_slice(&bytes);
+            return;
+        }
+        self.flush();
         let _ = self.tx.send(WriteCmd::Data { bytes, chop, sync });
+    }
+
+    /// Hand the buffered plain writes to the writer task.
+    fn flush(&mut self) {
+        if !self.pending.is_empty() {
+            let bytes = std::mem::take(&mut self.pending);
+            let _ = self.tx.send(WriteCmd::Data {
+                bytes,
+                chop: None,
+                sync: false,
+            });
+        }
     }
 
     /// Send a frame as given; masked with a fresh key unless told otherwise.
@@ -567,7 +598,20 @@ impl Player<'_> {
     /// The strict receive path: the checks Autobahn's tester applies to every frame.
     fn violation(&self, f: &crate::wire::frame::Frame) -> Option<String> {
         if f.rsv != 0 {
-            return Some(format!("RSV = {} and no extension negotiated", f.rsv));
+            let first_data_frame = matches!(f.opcode, 1 | 2) && self.msg.is_none();
+            match self.lim.deflate {
+                None => return Some(format!("RSV = {} and no extension negotiated", f.rsv)),
+                Some(_) if f.rsv != 4 => {
+                    return Some(format!(
+                        "RSV = {} (only RSV1 is defined by permessage-deflate)",
+                        f.rsv
+                    ))
+                }
+                Some(_) if !first_data_frame => {
+                    return Some("RSV1 on a control or continuation frame (RFC 7692 §6.1)".into())
+                }
+                Some(_) => {}
+            }
         }
         if f.mask.is_some() {
             return Some("masked server-to-client frame".into());
@@ -625,11 +669,54 @@ impl Player<'_> {
             Some(m) => m,
             None => {
                 self.utf8.reset();
+                self.msg_compressed = f.rsv == 4;
                 (f.opcode, Vec::new())
             }
         };
         if buf.len() as u64 + f.payload.len() as u64 > self.lim.max_message {
             self.fail(1009, "message larger than the configured limit");
+            return;
+        }
+        if self.msg_compressed {
+            buf.extend_from_slice(&f.payload);
+            if !f.fin {
+                self.msg = Some((opcode, buf));
+                return;
+            }
+            let limit = usize::try_from(self.lim.max_message).unwrap_or(usize::MAX);
+            if self
+                .lim
+                .deflate
+                .is_some_and(|p| p.server_no_context_takeover)
+            {
+                self.inflater = flate2::Decompress::new(false);
+            }
+            let plain = match crate::wire::deflate::inflate_with(&mut self.inflater, &buf, limit) {
+                Ok(p) => p,
+                Err(e) => {
+                    let code = if matches!(e, crate::wire::deflate::InflateError::TooLarge { .. }) {
+                        1009
+                    } else {
+                        1007
+                    };
+                    self.fail(code, &format!("compressed message: {e}"));
+                    return;
+                }
+            };
+            self.rec.note(format!(
+                "inflated message: {} → {} bytes",
+                buf.len(),
+                plain.len()
+            ));
+            if opcode == 1 && std::str::from_utf8(&plain).is_err() {
+                self.fail(1007, "invalid UTF-8 in a compressed text message");
+                return;
+            }
+            self.events.push(Event::Message {
+                payload: Payload::from_bytes(&plain),
+                binary: opcode == 2,
+            });
+            self.finish_when_done();
             return;
         }
         if opcode == 1 {
