@@ -27,7 +27,8 @@ pub async fn run_all<'a>(
 ) -> Vec<CaseResult> {
     // Destructive cases (those followed by a liveness probe) run last, one at a
     // time, so that a target they kill cannot spoil the verdicts of other cases.
-    let (mut order, destructive): (Vec<&Case>, Vec<&Case>) = cases.iter().partition(|c| !c.probe_after);
+    let (mut order, destructive): (Vec<&Case>, Vec<&Case>) =
+        cases.iter().partition(|c| !c.probe_after);
     // Longest planned waits first; ties in catalogue order.
     order.sort_by(|a, b| {
         b.planned_seconds()

@@ -190,6 +190,10 @@ fn parse_header(b: &[u8], limit: u64) -> Result<Option<Header>, DecodeError> {
                 return Ok(None);
             };
             let n = u64::from(u16::from_be_bytes([ext[0], ext[1]]));
+            // Feature `planted-bug` only: a deliberate off-by-one for 16-bit lengths
+            // 300..=307, which the fuzz targets must find (see harness/src/fuzz.rs).
+            #[cfg(feature = "planted-bug")]
+            let n = if (300..=307).contains(&n) { n - 1 } else { n };
             (n, n >= 126, 4usize)
         }
         127 => {

@@ -3,6 +3,8 @@
 //! judging it. Judging lives in [`crate::engine`].
 
 pub mod close_code;
+pub mod deflate;
+pub mod extensions;
 pub mod frame;
 pub mod handshake;
 pub mod utf8;
