@@ -48,6 +48,11 @@ pub struct Played {
     pub closed_at: Instant,
 }
 
+/// Pause between the pieces of a chopped or `sync` write. Autobahn re-enters its
+/// reactor between pieces; how fast the next piece follows decides whether a peer
+/// answers a valid frame before it sees the bad one after it (3.4, 4.1.5, 4.2.5).
+const PIECE_GAP: Duration = Duration::from_micros(50);
+
 enum WriteCmd {
     /// Bytes to write; with `chop`, in pieces each written separately.
     Data {
@@ -75,8 +80,12 @@ async fn writer(
             }
             if chop.is_some() || sync {
                 let _ = w.flush().await;
-                // Give the reactor a turn so each piece leaves as its own segment.
-                tokio::task::yield_now().await;
+                // Each piece leaves as its own segment, a short while after the
+                // previous one, like Autobahn's queued writes (one reactor turn each).
+                let until = std::time::Instant::now() + PIECE_GAP;
+                while std::time::Instant::now() < until {
+                    tokio::task::yield_now().await;
+                }
             }
         }
         let _ = w.flush().await;
