@@ -1,17 +1,26 @@
-//! `wsspec run`: pick the target, run the selection, report, exit code.
+//! `wsspec run`: pick the targets (a URL, the embedded server, or the servers of an
+//! Autobahn `fuzzingclient.json`), run the selection (or one `--partition` of it),
+//! report, and gate the exit code on the known-failing and known-flaky lists
+//! (see [`crate::gate`]).
 
 use super::Selection;
+use crate::case::select::Partition;
 use crate::case::Case;
+use crate::config::{self, Config};
 use crate::engine::conn::{self, Settings, Target};
 use crate::error::Error;
+use crate::gate;
 use crate::report::model::{AgentReport, CaseResult, RunReport, SCHEMA_VERSION};
 use crate::report::terminal;
-use crate::{runner, server};
+use crate::{catalogue, runner, server};
 use clap::Args;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+
+/// Where `--out` points when neither it nor a spec's `outdir` says otherwise.
+const DEFAULT_OUT: &str = "reports/latest";
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -20,6 +29,26 @@ pub struct RunArgs {
     pub url: Option<String>,
     #[command(flatten)]
     pub select: Selection,
+    /// Test the servers of an Autobahn fuzzingclient.json spec (servers, cases,
+    /// exclude-cases, exclude-agent-cases, outdir), one after the other, one agent each
+    /// in the same report. --cases replaces the spec's `cases`, --exclude adds to its
+    /// `exclude-cases`, --out overrides its `outdir`.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["url", "agent", "origin", "protocol"])]
+    pub config: Option<PathBuf>,
+    /// Run only part K of N of the selection: the selected cases in numeric id order,
+    /// case i going to part (i mod N) + 1. Combine the parts with `wsspec merge`.
+    #[arg(long, value_name = "K/N")]
+    pub partition: Option<String>,
+    /// Failures that do not fail the run: a file listing case patterns (one per line,
+    /// `#` comments), or patterns; comma-separated or repeated. `AGENT:PATTERN` applies
+    /// to one agent only. A listed case that passes fails the run (stale baseline: the
+    /// message names the line to delete).
+    #[arg(long, value_delimiter = ',', value_name = "FILE|PATTERN")]
+    pub known_failing: Vec<String>,
+    /// Cases that run and are reported but never fail the run, pass or fail (same
+    /// syntax as --known-failing).
+    #[arg(long, value_delimiter = ',', value_name = "FILE|PATTERN")]
+    pub known_flaky: Vec<String>,
     /// Cases run at the same time, each on its own connection.
     #[arg(long, short = 'j', value_name = "N", default_value_t = runner::default_jobs())]
     pub jobs: usize,
@@ -29,10 +58,11 @@ pub struct RunArgs {
     /// Agent name in reports (default: the server's `Server` header, else "UnknownServer").
     #[arg(long, value_name = "NAME")]
     pub agent: Option<String>,
-    /// Directory for the reports: report.json (native) and autobahn/ (index.json and
-    /// one JSON file per case, Autobahn's format).
-    #[arg(long, value_name = "DIR", default_value = "reports/latest")]
-    pub out: PathBuf,
+    /// Directory for the reports: report.json (native, versioned schema), index.html
+    /// (self-contained, wire traces), junit.xml, summary.md (for CI step summaries) and
+    /// autobahn/ (index.json plus one JSON file per case, Autobahn's format).
+    /// Default: reports/latest, or the `outdir` of a --config spec.
+    pub out: Option<PathBuf>,
     /// Do not write report files, only print.
     #[arg(long)]
     pub no_write: bool,
@@ -56,13 +86,82 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
+/// One server to run against, before it is reached.
+struct Planned {
+    /// Agent name given by the user or the spec.
+    agent: Option<String>,
+    /// `None` = the embedded server.
+    url: Option<String>,
+    origin: Option<String>,
+    protocols: Vec<String>,
+}
+
+/// A server that answered the probe.
+struct Reached {
+    agent: String,
+    target: Target,
+}
+
 pub(crate) async fn run(a: RunArgs) -> Result<ExitCode, Error> {
-    let cases = super::load_selection(&a.select)?;
+    let config = a.config.as_deref().map(config::load).transpose()?;
+    if let Some(c) = &config {
+        for n in &c.notes {
+            eprintln!("wsspec: note: {n}");
+        }
+    }
+    let partition = a.partition.as_deref().map(Partition::parse).transpose()?;
+    let known_failing = gate::load(&a.known_failing, "--known-failing")?;
+    let known_flaky = gate::load(&a.known_flaky, "--known-flaky")?;
+
+    let selection = match &config {
+        Some(c) => spec_selection(c, &a.select)?,
+        None => a.select.clone(),
+    };
+    let mut cases = super::load_selection(&selection)?;
+    if let Some(p) = partition {
+        let total = cases.len();
+        cases = p.apply(cases);
+        if cases.is_empty() {
+            return Err(Error::Usage(format!(
+                "--partition {p}: this part is empty (the selection has only {total} cases)"
+            )));
+        }
+    }
+    let plan: Vec<Planned> = match &config {
+        Some(c) => c
+            .servers
+            .iter()
+            .map(|s| Planned {
+                agent: s.agent.clone(),
+                url: Some(s.url.clone()),
+                origin: s.origin.clone(),
+                protocols: s.protocols.clone(),
+            })
+            .collect(),
+        None => vec![Planned {
+            agent: a.agent.clone(),
+            url: a.url.clone(),
+            origin: a.origin.clone(),
+            protocols: a.protocol.clone(),
+        }],
+    };
+
     if a.dry_run {
         for c in &cases {
             println!("{:<10} {}", c.id, c.title);
         }
-        println!("{} cases would run", cases.len());
+        let part = partition
+            .map(|p| format!(" (part {p})"))
+            .unwrap_or_default();
+        if plan.len() > 1 {
+            println!(
+                "{} cases would run{part} against each of {} servers, less their exclude-agent-cases",
+                cases.len(),
+                plan.len()
+            );
+        } else {
+            println!("{} cases would run{part}", cases.len());
+        }
         return Ok(ExitCode::SUCCESS);
     }
     if !(a.timeout > 0.0 && a.timeout <= 3600.0) {
@@ -80,51 +179,98 @@ pub(crate) async fn run(a: RunArgs) -> Result<ExitCode, Error> {
         ..Settings::default()
     };
 
-    // The embedded server lives as long as this function.
-    let (embedded, url) = match &a.url {
-        Some(u) => (None, u.clone()),
-        None => {
-            let s = server::start(0)
-                .await
-                .map_err(|e| Error::Io(format!("cannot start the embedded server: {e}")))?;
-            let url = s.url();
-            (Some(s), url)
+    // The embedded server (when no URL is given) lives as long as this function.
+    let mut embedded = None;
+    // Reach every server before running anything: an unreachable one is an error (exit
+    // 2) before minutes are spent on the others.
+    let mut reached: Vec<Reached> = Vec::new();
+    for p in &plan {
+        let url = match &p.url {
+            Some(u) => u.clone(),
+            None => {
+                let s = server::start(0)
+                    .await
+                    .map_err(|e| Error::Io(format!("cannot start the embedded server: {e}")))?;
+                let url = s.url();
+                embedded = Some(s);
+                url
+            }
+        };
+        let mut target = Target::parse(&url)?;
+        target.insecure = a.insecure;
+        if let Some(o) = &p.origin {
+            target.extra_headers.push(("Origin".into(), o.clone()));
         }
-    };
-    let mut target = Target::parse(&url)?;
-    target.insecure = a.insecure;
-    if let Some(o) = &a.origin {
-        target.extra_headers.push(("Origin".into(), o.clone()));
+        if !p.protocols.is_empty() {
+            target
+                .extra_headers
+                .push(("Sec-WebSocket-Protocol".into(), p.protocols.join(", ")));
+        }
+        let server_header = conn::probe(&target, &settings).await?;
+        let mut agent = p
+            .agent
+            .clone()
+            .unwrap_or_else(|| match (p.url.is_none(), server_header) {
+                (true, _) => server::AGENT.to_string(),
+                (false, Some(h)) => h,
+                (false, None) => "UnknownServer".to_string(),
+            });
+        if reached.iter().any(|r| r.agent == agent) {
+            let mut n = 2;
+            while reached.iter().any(|r| r.agent == format!("{agent} #{n}")) {
+                n += 1;
+            }
+            eprintln!(
+                "wsspec: warning: two servers report as agent `{agent}`; calling {} `{agent} #{n}` \
+                 (give each server its own `agent`)",
+                target.url
+            );
+            agent = format!("{agent} #{n}");
+        }
+        reached.push(Reached { agent, target });
     }
-    if !a.protocol.is_empty() {
-        target
-            .extra_headers
-            .push(("Sec-WebSocket-Protocol".into(), a.protocol.join(", ")));
-    }
-    let server_header = conn::probe(&target, &settings).await?;
-    let agent = a
-        .agent
-        .clone()
-        .unwrap_or_else(|| match (&embedded, server_header) {
-            (Some(_), _) => server::AGENT.to_string(),
-            (None, Some(h)) => h,
-            (None, None) => "UnknownServer".to_string(),
-        });
 
-    let refs: Vec<&Case> = cases.iter().collect();
     let started = crate::engine::utc_now();
     let t0 = Instant::now();
-    let progress = Progress::new(refs.len(), a.quiet);
-    if !a.quiet {
-        eprintln!(
-            "wsspec: running {} cases against {} ({agent}) with {} jobs",
-            refs.len(),
-            target.url,
-            a.jobs
-        );
+    let mut agents = Vec::new();
+    for r in &reached {
+        let refs: Vec<&Case> = cases
+            .iter()
+            .filter(|c| {
+                !config
+                    .as_ref()
+                    .is_some_and(|cfg| cfg.excluded_for(&r.agent, &c.id))
+            })
+            .collect();
+        if refs.len() < cases.len() && !a.quiet {
+            eprintln!(
+                "wsspec: {} cases excluded for {} by exclude-agent-cases",
+                cases.len() - refs.len(),
+                r.agent
+            );
+        }
+        let progress = Progress::new(refs.len(), a.quiet);
+        if !a.quiet {
+            eprintln!(
+                "wsspec: running {} cases{} against {} ({}) with {} jobs",
+                refs.len(),
+                partition
+                    .map(|p| format!(" (part {p})"))
+                    .unwrap_or_default(),
+                r.target.url,
+                r.agent,
+                a.jobs
+            );
+        }
+        let results =
+            runner::run_all(&r.target, &settings, &refs, a.jobs, |c| progress.done(c)).await;
+        progress.finish();
+        agents.push(AgentReport {
+            agent: r.agent.clone(),
+            url: r.target.url.clone(),
+            results,
+        });
     }
-    let results = runner::run_all(&target, &settings, &refs, a.jobs, |r| progress.done(r)).await;
-    progress.finish();
     drop(embedded);
 
     let report = RunReport {
@@ -133,30 +279,79 @@ pub(crate) async fn run(a: RunArgs) -> Result<ExitCode, Error> {
         started,
         duration_ms: t0.elapsed().as_millis() as u64,
         strict: a.strict,
-        agents: vec![AgentReport {
-            agent,
-            url: target.url.clone(),
-            results,
-        }],
+        agents,
     };
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     print!("{}", terminal::render(&report, color));
     if !a.no_write {
-        let files = crate::report::write_all(&report, &a.out)
-            .map_err(|e| Error::Io(format!("writing reports to {}: {e}", a.out.display())))?;
+        let out = a
+            .out
+            .clone()
+            .or_else(|| config.as_ref().and_then(|c| c.outdir.clone()))
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_OUT));
+        let files = crate::report::write_all(&report, &out)
+            .map_err(|e| Error::Io(format!("writing reports to {}: {e}", out.display())))?;
         let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
         println!("reports: {}", names.join(", "));
     }
-    let failed = report
-        .agents
-        .iter()
-        .flat_map(|g| &g.results)
-        .any(|r| is_failure(r, a.strict));
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    let outcome = gate::evaluate(&report, &known_failing, &known_flaky);
+    if !known_failing.is_empty() || !known_flaky.is_empty() {
+        for m in &outcome.messages {
+            println!("{m}");
+        }
+        if let (Some(p), false) = (partition, outcome.unused.is_empty()) {
+            println!(
+                "note: this run is part {p}: entries for cases of the other parts match nothing here"
+            );
+        }
+    }
+    Ok(ExitCode::from(outcome.exit_code))
+}
+
+/// The selection a spec asks for: its `cases` (unless --cases is given) and
+/// `exclude-cases` plus --exclude. Literal ids of Autobahn cases wsspec does not
+/// implement are dropped with a note, so that unmodified Autobahn specs run.
+fn spec_selection(c: &Config, cli: &Selection) -> Result<Selection, Error> {
+    let builtin: Vec<String> = catalogue::builtin()?.into_iter().map(|c| c.id).collect();
+    let mut skipped = Vec::new();
+    let mut keep = |ids: &[String]| -> Vec<String> {
+        ids.iter()
+            .filter(|p| {
+                let unimplemented = !p.contains('*')
+                    && !builtin.iter().any(|b| b == *p)
+                    && catalogue::autobahn_index(p).is_some();
+                if unimplemented {
+                    skipped.push((*p).clone());
+                }
+                !unimplemented
+            })
+            .cloned()
+            .collect()
+    };
+    let mut sel = cli.clone();
+    if sel.cases.is_empty() {
+        if let Some(spec_cases) = &c.cases {
+            sel.cases = keep(spec_cases);
+            if sel.cases.is_empty() && !spec_cases.is_empty() {
+                return Err(Error::Usage(format!(
+                    "{}: none of the spec's cases is implemented by wsspec ({})",
+                    c.path,
+                    spec_cases.join(", ")
+                )));
+            }
+        }
+    }
+    let mut exclude = keep(&c.exclude_cases);
+    exclude.extend(cli.exclude.iter().cloned());
+    sel.exclude = exclude;
+    if !skipped.is_empty() {
+        eprintln!(
+            "wsspec: note: {}: skipping Autobahn cases wsspec does not implement: {}",
+            c.path,
+            skipped.join(", ")
+        );
+    }
+    Ok(sel)
 }
 
 /// Does this result fail the run?

@@ -377,8 +377,10 @@ pub fn describe_actual(ev: &[Event], c: &CloseInfo, never_opened: bool) -> Strin
     let mut s = format!("events: {}", describe_events(ev));
     let who = if c.closed_by_me {
         "the tester closed first"
-    } else {
+    } else if c.remote_close_code.is_some() || c.was_clean {
         "the peer closed first"
+    } else {
+        "the peer ended the connection"
     };
     let peer_code = match c.remote_close_code {
         Some(code) => format!("peer's close code {code}"),
