@@ -103,9 +103,12 @@ pub enum Fault {
     /// Completes the closing handshake (or sends its failing close) but never closes
     /// TCP: it waits until the client drops the connection.
     KeepTcpAfterClose,
-    /// Conformant, but when a complete data message contains the bytes `CRASH` it drops
-    /// every connection and stops accepting new ones for the rest of its life (a planted
-    /// bug for the network fuzzer to find).
+    /// Conformant, but when a ping arrives between the 3rd and 4th fragment of a
+    /// fragmented text message (exactly three fragments received, the message not
+    /// finished) it drops every connection and stops accepting new ones for the rest of
+    /// its life. A planted bug for the network fuzzer: the trigger is structural (legal
+    /// traffic, no magic bytes), so a structure-aware generator can reach it, and no
+    /// catalogue case does it (Autobahn 5.19/5.20 ping after the 2nd and 4th fragment).
     CrashOnPattern,
 }
 
@@ -595,6 +598,14 @@ impl Conn {
     }
 
     async fn on_control(&mut self, f: Frame) -> Next {
+        let after_third_text_fragment = self
+            .msg
+            .as_ref()
+            .is_some_and(|m| m.opcode == 1 && m.frames == 3);
+        if self.fault == Fault::CrashOnPattern && f.opcode == 9 && after_third_text_fragment {
+            self.crash.notify_one();
+            return Next::Drop;
+        }
         match f.opcode {
             8 => self.on_close(&f.payload).await,
             9 if self.fault != Fault::NoPong => self.send(10, &f.payload).await,
@@ -668,10 +679,6 @@ impl Conn {
             if !valid {
                 return Next::Fail(1007);
             }
-        }
-        if self.fault == Fault::CrashOnPattern && msg.buf.windows(5).any(|w| w == b"CRASH") {
-            self.crash.notify_one();
-            return Next::Drop;
         }
         self.send(msg.opcode, &msg.buf).await
     }

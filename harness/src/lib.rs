@@ -11,9 +11,14 @@
 pub mod case;
 pub mod catalogue;
 pub mod cli;
+pub mod config;
 pub mod engine;
 pub mod error;
 pub mod faulty;
+pub mod faulty_hs;
+pub mod fuzz;
+pub mod gate;
+pub mod netfuzz;
 pub mod report;
 pub mod runner;
 pub mod server;

@@ -474,7 +474,8 @@ async fn keep_tcp_after_close() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_on_pattern() {
-    // No catalogue payload contains "CRASH": the whole catalogue passes.
+    // No catalogue case pings after exactly three text fragments: the whole catalogue
+    // passes (5.19/5.20 ping after the 2nd and the 4th).
     check_fault(Fault::CrashOnPattern, |_| Expected::default()).await;
 
     // Then the planted bug: the connection is dropped and the server is gone for good.
@@ -489,12 +490,19 @@ async fn crash_on_pattern() {
     assert!(wsspec::engine::conn::probe(&target, &settings)
         .await
         .is_ok());
-    let crash = case("crash", "A message with the planted pattern")
-        .send(text("xxCRASHxx"))
-        .kill_after(1.0)
-        .expect_events([echo_text("xxCRASHxx")])
-        .tester_closes()
-        .build();
+    let crash = case(
+        "crash",
+        "A ping between the 3rd and 4th fragment of a text message",
+    )
+    .send(text("a").not_final())
+    .send(cont("b").not_final())
+    .send(cont("c").not_final())
+    .send(ping("p"))
+    .send(cont("d"))
+    .kill_after(1.0)
+    .expect_events([wsspec::case::Event::Pong("p".into()), echo_text("abcd")])
+    .tester_closes()
+    .build();
     let r = wsspec::runner::run_all(&target, &settings, &[&crash], 1, |_| {}).await;
     assert_eq!(
         (r[0].behavior, r[0].behavior_close),

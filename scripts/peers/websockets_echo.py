@@ -4,7 +4,7 @@
 A real third-party peer for wsspec's tests. Run it with the interpreter of
 the venv that setup.sh creates:
 
-    scripts/peers/.venv/bin/python scripts/peers/websockets_echo.py PORT
+    scripts/peers/.venv/bin/python scripts/peers/websockets_echo.py PORT [--deflate]
 
 PORT 0 picks an ephemeral port. Once listening, the server prints exactly one
 line, ``LISTENING <port>``, to stdout and then runs until SIGTERM or SIGINT,
@@ -14,7 +14,8 @@ Configuration mirrors the websockets project's own Autobahn compliance echo
 server: library defaults everywhere (ping/pong, keepalive, UTF-8 checks,
 close handling, flow control), except:
 
-* compression=None: no permessage-deflate is negotiated;
+* compression=None: no permessage-deflate is negotiated (with --deflate,
+  compression="deflate": the library's default permessage-deflate settings);
 * max_size=64 MiB: large enough for the Autobahn 9.x cases (up to 16 MiB);
 * no subprotocols are offered or selected;
 * bound to 127.0.0.1 only.
@@ -44,7 +45,7 @@ async def echo(ws: ServerConnection) -> None:
         pass
 
 
-async def main(port: int) -> None:
+async def main(port: int, deflate: bool) -> None:
     loop = asyncio.get_running_loop()
     stop = loop.create_future()
 
@@ -59,7 +60,7 @@ async def main(port: int) -> None:
         echo,
         HOST,
         port,
-        compression=None,
+        compression="deflate" if deflate else None,
         max_size=MAX_SIZE,
     ) as server:
         bound = server.sockets[0].getsockname()[1]
@@ -67,18 +68,21 @@ async def main(port: int) -> None:
         await stop
 
 
-def parse_port(argv: list[str]) -> int:
-    if len(argv) > 2:
-        sys.exit(f"usage: {argv[0]} [PORT]   (0 or omitted = ephemeral)")
+def parse_args(argv: list[str]) -> tuple[int, bool]:
+    usage = f"usage: {argv[0]} [PORT [--deflate]]   (0 or omitted = ephemeral)"
+    args = argv[1:]
+    deflate = len(args) == 2 and args[1] == "--deflate"
+    if len(args) > 2 or (len(args) == 2 and not deflate):
+        sys.exit(usage)
     try:
-        port = int(argv[1]) if len(argv) == 2 else 0
+        port = int(args[0]) if args else 0
     except ValueError:
-        sys.exit(f"{argv[0]}: PORT must be an integer, got {argv[1]!r}")
+        sys.exit(f"{argv[0]}: PORT must be an integer, got {args[0]!r}")
     if not 0 <= port <= 65535:
         sys.exit(f"{argv[0]}: PORT out of range: {port}")
-    return port
+    return port, deflate
 
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING)
-    asyncio.run(main(parse_port(sys.argv)))
+    asyncio.run(main(*parse_args(sys.argv)))

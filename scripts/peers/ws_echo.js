@@ -3,14 +3,15 @@
 //
 // A real third-party peer for wsspec's tests. After scripts/peers/setup.sh:
 //
-//     node scripts/peers/ws_echo.js PORT
+//     node scripts/peers/ws_echo.js PORT [--deflate]
 //
 // PORT 0 (or omitted) picks an ephemeral port. Once listening, the server
 // prints exactly one line, "LISTENING <port>", to stdout and then runs until
 // SIGTERM or SIGINT, on which it closes open connections (1001) and exits 0.
 //
-// Library defaults everywhere, except: no permessage-deflate, 64 MiB
-// maxPayload, UTF-8 validation on, no subprotocol handling, 127.0.0.1 only.
+// Library defaults everywhere, except: no permessage-deflate (with --deflate,
+// ws's default permessage-deflate settings), 64 MiB maxPayload, UTF-8
+// validation on, no subprotocol handling, 127.0.0.1 only.
 'use strict';
 
 const { WebSocketServer } = require('ws');
@@ -19,8 +20,8 @@ const HOST = '127.0.0.1';
 const MAX_PAYLOAD = 64 * 1024 * 1024; // 64 MiB, same as websockets_echo.py's max_size
 
 function parsePort(argv) {
-  const usage = `usage: ${argv[1]} [PORT]   (0 or omitted = ephemeral)`;
-  if (argv.length > 3) fail(usage);
+  const usage = `usage: ${argv[1]} [PORT [--deflate]]   (0 or omitted = ephemeral)`;
+  if (argv.length > 4 || (argv.length === 4 && argv[3] !== '--deflate')) fail(usage);
   if (argv.length < 3) return 0;
   if (!/^\d+$/.test(argv[2])) fail(`ws_echo.js: PORT must be an integer, got ${JSON.stringify(argv[2])}`);
   const port = Number(argv[2]);
@@ -36,7 +37,7 @@ function fail(message) {
 const wss = new WebSocketServer({
   host: HOST,
   port: parsePort(process.argv),
-  perMessageDeflate: false,
+  perMessageDeflate: process.argv[3] === '--deflate',
   maxPayload: MAX_PAYLOAD,
   skipUTF8Validation: false,
   // By default ws accepts the first subprotocol a client offers; this echo

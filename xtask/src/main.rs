@@ -1,10 +1,15 @@
 //! `cargo xtask`: project chores, one subcommand each (the cargo-xtask convention: a
 //! plain binary in the workspace, run through the alias in `.cargo/config.toml`).
 //!
-//! * `cargo xtask ci`    — what CI runs: fmt check, clippy -D warnings, every test.
+//! * `cargo xtask ci`    — what CI runs: fmt check, clippy -D warnings, every test, the gate.
 //! * `cargo xtask bench` — wall time and peak RSS of the catalogue against the embedded server.
+//! * `cargo xtask fuzz`  — run the cargo-fuzz targets, report exec/s, keep crashes (`fuzz.rs`).
+//! * `cargo xtask gate`  — the catalogue against the embedded server and the real peers,
+//!   gated by known-failing lists and compared with the committed baselines (`gate.rs`).
 
 mod bench;
+mod fuzz;
+mod gate;
 
 use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
@@ -13,9 +18,21 @@ use xshell::{cmd, Shell};
 const HELP: &str = "usage: cargo xtask <task>
 
 tasks:
-  ci                 fmt --check, clippy -D warnings, all tests (what .ci/run runs)
+  ci                 fmt --check, clippy -D warnings, all tests, then gate
+                     (what .ci/run runs)
   bench [--runs N]   wall time and peak RSS of `wsspec run` against the embedded
                      server, with --jobs 1 and with the default
+  gate [--baseline DIR] [--update]
+                     run the catalogue against the embedded server and the Python
+                     websockets / Node ws peers (skipped if they cannot be
+                     installed), each with --known-failing DIR/NAME.known-failing.txt,
+                     then `wsspec diff DIR/NAME.json` against the run's index.json
+                     (DIR defaults to reports/baseline; reports in reports/gate/NAME);
+                     --update rewrites the baselines instead of comparing
+  fuzz [--seconds N] [--smoke] [--asan] [--planted-bug] [TARGET...]
+                     run the cargo-fuzz targets (default 10 s each; --smoke:
+                     every target briefly, as CI does), report exec/s, copy new
+                     crashes to fuzz/regressions/ and fail
   help               this text";
 
 fn main() -> Result<()> {
@@ -25,6 +42,8 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("ci") => ci(&sh),
         Some("bench") => bench::run(&sh, &args[1..]),
+        Some("gate") => gate::run(&sh, &args[1..]),
+        Some("fuzz") => fuzz::run(&sh, &args[1..]),
         None | Some("help" | "-h" | "--help") => {
             println!("{HELP}");
             Ok(())
@@ -52,6 +71,8 @@ fn ci(sh: &Shell) -> Result<()> {
     cmd!(sh, "cargo clippy --workspace --all-targets -- -D warnings").run()?;
     step("cargo test (unit, catalogue oracle, faults, hostile targets, real peers)");
     cmd!(sh, "cargo test --workspace").run()?;
+    step("cargo xtask gate (known failures, baselines)");
+    gate::run(sh, &[])?;
     println!("\nxtask ci: all checks passed");
     Ok(())
 }

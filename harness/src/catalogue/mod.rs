@@ -7,11 +7,14 @@
 //!
 //! * [`framing`] — section 1, data frames on each side of the payload-length boundaries;
 //! * [`utf8_tables`] — 6.5–6.23, 132 generated UTF-8 validator probes;
-//! * [`misc`] — 10.1.1, a message the tester fragments itself.
+//! * [`misc`] — 10.1.1, a message the tester fragments itself;
+//! * [`beyond`] — the computed cases of wsspec's own `handshake`, `deflate` and
+//!   `security` sections (the rest of them is data in `cases/wsspec/`).
 //!
 //! [`registry`] knows the layout of Autobahn's whole 517-case registry (global indices
 //! and report headings), including the sections wsspec does not implement.
 
+pub mod beyond;
 pub mod framing;
 pub mod misc;
 pub mod registry;
@@ -27,6 +30,7 @@ pub fn code_cases() -> Vec<Case> {
     let mut all = framing::cases();
     all.extend(utf8_tables::cases());
     all.extend(misc::cases());
+    all.extend(beyond::cases());
     all
 }
 
@@ -264,7 +268,10 @@ mod tests {
         );
         assert_eq!(section_title("10.1"), Some("Misc – Auto-Fragmentation"));
         assert_eq!(section_title("8"), None);
-        assert_eq!(section_title("handshake"), None);
+        assert_eq!(
+            section_title("handshake"),
+            Some("Opening handshake (RFC 6455 §4)")
+        );
     }
 
     fn get(id: &str) -> Case {

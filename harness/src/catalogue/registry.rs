@@ -162,8 +162,15 @@ pub fn section_title(section: &str) -> Option<&'static str> {
 }
 
 /// Titles of wsspec's own sections (case ids `section/slug`).
-const WSSPEC_SECTIONS: &[(&str, &str)] =
-    &[("framing", "Framing beyond Autobahn (masking, lengths)")];
+const WSSPEC_SECTIONS: &[(&str, &str)] = &[
+    ("framing", "Framing beyond Autobahn (masking, lengths)"),
+    ("handshake", "Opening handshake (RFC 6455 §4)"),
+    ("deflate", "permessage-deflate negotiation (RFC 7692)"),
+    (
+        "security",
+        "Security and resource limits (known bug classes)",
+    ),
+];
 
 /// Every case id of Autobahn's registry, in registry order.
 pub fn autobahn_ids() -> impl Iterator<Item = String> {

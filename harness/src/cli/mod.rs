@@ -1,11 +1,18 @@
 //! The command line: argument definitions (clap) and the glue that loads cases, picks
 //! the target, runs, reports and turns the outcome into an exit code.
-//! Exit codes: 0 nothing failed, 1 some case failed, 2 usage or harness error.
+//! Exit codes: 0 nothing failed, 1 some case failed (or, for `diff`, something
+//! regressed), 2 usage or harness error.
 
 mod cases;
+mod diff;
+mod fuzz;
+mod merge;
 mod run;
 
 pub use cases::{load_selection, CasesArgs, Selection};
+pub use diff::DiffArgs;
+pub use fuzz::FuzzArgs;
+pub use merge::MergeArgs;
 pub use run::{is_failure, RunArgs};
 
 use crate::error::Error;
@@ -32,11 +39,30 @@ pub enum Command {
     ///
     /// Exit status: 0 when no case failed, 1 when any case failed (WRONG CODE,
     /// UNCLEAN and FAILED BY CLIENT count as failures; NON-STRICT only with
-    /// --strict), 2 for usage errors, unreadable case files, an empty selection
-    /// or an unreachable target.
-    Run(RunArgs),
+    /// --strict) unless it is listed in --known-failing or --known-flaky, or when a
+    /// --known-failing case passes (stale baseline); 2 for usage errors, unreadable
+    /// case or config files, an empty selection or an unreachable target.
+    Run(Box<RunArgs>),
     /// List the cases (id, title, RFC section) that a selection would run.
     Cases(CasesArgs),
+    /// Compare two runs case by case (report.json or Autobahn index.json files).
+    ///
+    /// Prints a unified diff of one line per case (id, behavior, behaviorClose,
+    /// remoteCloseCode) and the regressions, fixes, changed, added and removed cases.
+    /// Exit status: 1 when a case that passed in OLD fails in NEW or is missing from it,
+    /// 0 otherwise, 2 when an input cannot be read.
+    Diff(DiffArgs),
+    /// Combine partial reports (e.g. of `run --partition k/n`) into one report.
+    ///
+    /// Exit status: 0 when the merged report was written, 2 when an input cannot be
+    /// read or two inputs report the same case of the same agent.
+    Merge(MergeArgs),
+    /// Fuzz a live server over the network: generated frame sequences and handshake
+    /// mutations, each on a fresh connection; findings are shrunk and written as cases.
+    ///
+    /// Exit status: 0 no finding, 1 findings (replay them with `wsspec run --cases-dir
+    /// DIR URL`), 2 for usage errors or an unreachable target.
+    Fuzz(fuzz::FuzzArgs),
     /// Serve the embedded reference echo server until interrupted (for trying clients).
     Serve {
         /// Port on 127.0.0.1 (0 picks a free one).
@@ -75,7 +101,10 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         .map_err(|e| Error::Io(format!("cannot start the async runtime: {e}")))?;
     match cli.command {
         Command::Cases(a) => cases::list_cases(&a),
-        Command::Run(a) => rt.block_on(run::run(a)),
+        Command::Diff(a) => diff::diff(&a),
+        Command::Merge(a) => merge::run(&a),
+        Command::Run(a) => rt.block_on(run::run(*a)),
+        Command::Fuzz(a) => rt.block_on(fuzz::fuzz(a)),
         Command::Serve { port } => rt.block_on(async {
             let s = server::start(port)
                 .await

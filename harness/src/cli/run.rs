@@ -62,6 +62,7 @@ pub struct RunArgs {
     /// (self-contained, wire traces), junit.xml, summary.md (for CI step summaries) and
     /// autobahn/ (index.json plus one JSON file per case, Autobahn's format).
     /// Default: reports/latest, or the `outdir` of a --config spec.
+    #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Do not write report files, only print.
     #[arg(long)]

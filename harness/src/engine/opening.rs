@@ -43,17 +43,24 @@ pub fn build_request(h: &Handshake, target: &Target, key: &str, user_agent: &str
     }
     let mut headers = default_headers(target, key, user_agent);
     headers.retain(|(n, _)| !h.remove.iter().any(|r| r.eq_ignore_ascii_case(n)));
+    // Values given by the case may use the same placeholders as a raw request.
+    let fill = |v: &str| {
+        v.replace("{host}", &target.host_header)
+            .replace("{path}", &target.resource)
+            .replace("{key}", key)
+    };
     for [name, value] in &h.set {
+        let value = fill(value);
         match headers
             .iter_mut()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
         {
-            Some(slot) => *slot = (name.clone(), value.clone()),
-            None => headers.push((name.clone(), value.clone())),
+            Some(slot) => *slot = (name.clone(), value),
+            None => headers.push((name.clone(), value)),
         }
     }
     for [name, value] in &h.add {
-        headers.push((name.clone(), value.clone()));
+        headers.push((name.clone(), fill(value)));
     }
     let mut s = format!(
         "{} {} {}\r\n",
@@ -222,6 +229,13 @@ pub fn judge_answer(
     request: &[u8],
     level: Level,
 ) -> (Verdict, String, bool) {
+    // The accept value is computed from the key the request really carried: a case may
+    // replace the generated key (the RFC's sample key, surrounding blanks).
+    let sent: Vec<String> = request_header_values(request, "Sec-WebSocket-Key");
+    let key = match sent.as_slice() {
+        [one] => one.as_str(),
+        _ => key,
+    };
     let (resp, accepted) = match answer {
         Answer::Response { resp, .. } => {
             let ok101 = resp.status == 101 && handshake::check_response(resp, key).is_ok();
@@ -251,7 +265,25 @@ pub fn judge_answer(
                 accepted,
             );
         }
+        // Neither an answer nor a close: the server is still sitting on a request it
+        // should have refused (RFC 6455 §4.2.1 asks for an error response).
+        HandshakeOutcome::Reject if matches!(answer, Answer::TimedOut { .. }) => {
+            return (
+                miss(level),
+                format!("the server must refuse this handshake, but gave {what}"),
+                false,
+            );
+        }
         _ => {}
+    }
+    if exp.lists_versions && resp.is_none() && !matches!(exp.outcome, HandshakeOutcome::Accept) {
+        return (
+            miss(level),
+            format!(
+                "a refusal for an unsupported version must be an HTTP response listing the supported versions in Sec-WebSocket-Version; got {what}"
+            ),
+            false,
+        );
     }
     if let Some(r) = resp {
         if r.status == 101 && exp.needs_deflate {
@@ -289,9 +321,60 @@ pub fn judge_answer(
     (Verdict::Ok, format!("as required: {what}"), accepted)
 }
 
-/// Checks on a 101 response.
+/// Checks on a 101 response: the case's own, and those that hold for every handshake:
+/// a server never selects a subprotocol or accepts an extension the client did not
+/// offer (RFC 6455 §4.2.2, §9.1), and sends `Sec-WebSocket-Protocol` and
+/// `Sec-WebSocket-Extensions` at most once each (§11.3.4, §11.3.2).
 fn check_101(exp: &HandshakeExpect, r: &Response, request: &[u8]) -> Result<(), String> {
     let protocols = r.headers_named("Sec-WebSocket-Protocol");
+    for name in ["Sec-WebSocket-Protocol", "Sec-WebSocket-Extensions"] {
+        let n = r.headers_named(name).len();
+        if n > 1 {
+            return Err(format!(
+                "{name} appears {n} times in the response; at most once is allowed"
+            ));
+        }
+    }
+    let offered_protocols: Vec<String> = request_header_values(request, "Sec-WebSocket-Protocol")
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect();
+    if let Some(p) = protocols
+        .iter()
+        .find(|p| !offered_protocols.iter().any(|o| o == p.trim()))
+    {
+        return Err(if offered_protocols.is_empty() {
+            format!("the server selected subprotocol {p:?}, but the client offered none")
+        } else {
+            format!(
+                "the server selected subprotocol {p:?}, which the client did not offer (offered: {offered_protocols:?})"
+            )
+        });
+    }
+    let offered_extensions: Vec<String> =
+        request_header_values(request, "Sec-WebSocket-Extensions")
+            .iter()
+            .flat_map(|v| v.split(','))
+            .filter_map(|e| e.split(';').next())
+            .map(|n| n.trim().to_ascii_lowercase())
+            .filter(|n| !n.is_empty())
+            .collect();
+    for answer in r.headers_named("Sec-WebSocket-Extensions") {
+        for name in answer
+            .split(',')
+            .filter_map(|e| e.split(';').next())
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
+            if !offered_extensions.contains(&name.to_ascii_lowercase()) {
+                return Err(format!(
+                    "the server accepted extension {name:?}, which the client did not offer"
+                ));
+            }
+        }
+    }
     if exp.no_protocol && !protocols.is_empty() {
         return Err(format!(
             "the server selected subprotocol {:?} although none may be selected",
@@ -327,14 +410,20 @@ fn check_101(exp: &HandshakeExpect, r: &Response, request: &[u8]) -> Result<(), 
 
 /// All values of a header in raw request bytes (joined with ", ").
 pub fn request_header(request: &[u8], name: &str) -> String {
+    request_header_values(request, name).join(", ")
+}
+
+/// Each value of a header in raw request bytes, one per header line, trimmed. Only the
+/// head counts (a body after the empty line is not headers).
+pub fn request_header_values(request: &[u8], name: &str) -> Vec<String> {
     let text = String::from_utf8_lossy(request);
-    text.split("\r\n")
+    let head = text.split("\r\n\r\n").next().unwrap_or_default();
+    head.split("\r\n")
         .skip(1)
         .filter_map(|l| l.split_once(':'))
         .filter(|(n, _)| n.trim().eq_ignore_ascii_case(name))
         .map(|(_, v)| v.trim().to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
+        .collect()
 }
 
 /// The answer in words.
@@ -375,9 +464,10 @@ pub async fn liveness(target: &Target, settings: &Settings) -> Result<(), String
             .await
             .map_err(|f| f.reason)?;
         let msg = b"wsspec liveness probe";
+        // A final text frame (RSV 0, opcode 1), masked as a client must.
         let frame = crate::wire::frame::encode_frame(
             true,
-            1,
+            0,
             1,
             Some(rand::random()),
             crate::case::Length::Minimal,
@@ -420,7 +510,16 @@ pub async fn liveness(target: &Target, settings: &Settings) -> Result<(), String
     }
 }
 
+/// Rounds of measurements per size; each size keeps its fastest round.
+const TIMING_ROUNDS: usize = 3;
+
 /// Growth measurement for a [`Timing`] case: (verdict, explanation).
+///
+/// The sizes are measured in interleaved rounds (every size once, then again), so that
+/// a burst of load on a busy machine slows one sample of several sizes rather than all
+/// samples of one size; each size keeps its fastest time, since noise only ever adds.
+/// The case fails when any doubling multiplies the time by more than `max_ratio` while
+/// the larger time is above `floor_ms`.
 pub async fn measure_growth(
     t: &Timing,
     target: &Target,
@@ -428,11 +527,11 @@ pub async fn measure_growth(
     level: Level,
 ) -> (Verdict, String) {
     let limit = Duration::from_secs(10);
-    let mut times = Vec::new();
-    for &n in &t.sizes {
-        let value = t.unit.repeat(n);
-        let mut best: Option<f64> = None;
-        for _ in 0..3 {
+    let values: Vec<String> = t.sizes.iter().map(|&n| t.unit.repeat(n)).collect();
+    let mut best: Vec<Option<f64>> = vec![None; t.sizes.len()];
+    for _ in 0..TIMING_ROUNDS {
+        for (i, value) in values.iter().enumerate() {
+            let n = t.sizes[i];
             let Ok(mut io) = conn::connect(target, settings).await else {
                 return (Verdict::Failed, format!("cannot connect for size {n}"));
             };
@@ -453,29 +552,37 @@ pub async fn measure_growth(
                 return (
                     miss(level),
                     format!(
-                        "no answer within {}s for a {} of {} bytes (times so far: {:?} ms)",
+                        "no answer within {}s for a {} of {} bytes",
                         limit.as_secs(),
                         t.header,
                         value.len(),
-                        times
                     ),
                 );
             }
-            best = Some(best.map_or(ms, |b: f64| b.min(ms)));
+            best[i] = Some(best[i].map_or(ms, |b: f64| b.min(ms)));
         }
-        times.push((n, best.unwrap_or(0.0)));
     }
+    let times: Vec<(usize, f64)> = t
+        .sizes
+        .iter()
+        .zip(&best)
+        .map(|(&n, b)| (n, b.unwrap_or(0.0)))
+        .collect();
     let summary: Vec<String> = times
         .iter()
         .map(|(n, ms)| format!("{n}×: {ms:.1} ms"))
         .collect();
-    let (last, prev) = (times[times.len() - 1].1, times[times.len() - 2].1);
-    let ratio = if prev > 0.0 { last / prev } else { 1.0 };
-    if last > t.floor_ms && ratio > t.max_ratio {
+    // The steepest doubling whose larger time is above the noise floor.
+    let steepest = times
+        .windows(2)
+        .filter(|w| w[1].1 > t.floor_ms)
+        .map(|w| if w[0].1 > 0.0 { w[1].1 / w[0].1 } else { 1.0 })
+        .fold(0.0, f64::max);
+    if steepest > t.max_ratio {
         (
             miss(level),
             format!(
-                "response time grows {ratio:.1}× when the {} value doubles (limit {:.1}×): {}",
+                "response time grows {steepest:.1}× when the {} value doubles (limit {:.1}×): {}",
                 t.header,
                 t.max_ratio,
                 summary.join(", ")
@@ -486,5 +593,164 @@ pub async fn measure_growth(
             Verdict::Ok,
             format!("no super-linear growth: {}", summary.join(", ")),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target() -> Target {
+        Target::parse("ws://127.0.0.1:9001/chat").unwrap()
+    }
+
+    fn answer(head: &str) -> Answer {
+        let resp = handshake::parse_response(head.as_bytes(), 1 << 16)
+            .unwrap()
+            .unwrap();
+        Answer::Response {
+            resp,
+            head: head.as_bytes().to_vec(),
+            leftover: Vec::new(),
+        }
+    }
+
+    fn accept_101(key: &str, extra: &str) -> Answer {
+        answer(&format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: {}\r\n{extra}\r\n",
+            handshake::accept_key(key)
+        ))
+    }
+
+    fn expect(outcome: HandshakeOutcome) -> HandshakeExpect {
+        HandshakeExpect {
+            outcome,
+            ..HandshakeExpect::default()
+        }
+    }
+
+    #[test]
+    fn placeholders_fill_set_and_add_values() {
+        let h = Handshake {
+            set: vec![["Origin".into(), "http://{host}.evil".into()]],
+            add: vec![["X-Path".into(), "{path}".into()]],
+            expect: expect(HandshakeOutcome::Either),
+            ..Handshake::default()
+        };
+        let req = String::from_utf8(build_request(&h, &target(), "k", "ua")).unwrap();
+        assert!(
+            req.contains("Origin: http://127.0.0.1:9001.evil\r\n"),
+            "{req}"
+        );
+        assert!(req.contains("X-Path: /chat\r\n"), "{req}");
+    }
+
+    #[test]
+    fn accept_is_checked_against_the_key_really_sent() {
+        let sample = "dGhlIHNhbXBsZSBub25jZQ==";
+        let h = Handshake {
+            set: vec![["Sec-WebSocket-Key".into(), sample.into()]],
+            expect: expect(HandshakeOutcome::Accept),
+            ..Handshake::default()
+        };
+        let generated = handshake::generate_key();
+        let req = build_request(&h, &target(), &generated, "ua");
+        let (v, why, open) = judge_answer(
+            &h.expect,
+            &accept_101(sample, ""),
+            &generated,
+            &req,
+            Level::Must,
+        );
+        assert_eq!((v, open), (Verdict::Ok, true), "{why}");
+    }
+
+    #[test]
+    fn refusals_without_an_answer() {
+        let req = b"GET / HTTP/1.1\r\n\r\n";
+        let mut exp = expect(HandshakeOutcome::Reject);
+        let hung = Answer::TimedOut {
+            partial: Vec::new(),
+        };
+        let closed = Answer::Closed {
+            partial: Vec::new(),
+            while_sending: false,
+        };
+        // A hang is no refusal; a close is.
+        assert_eq!(
+            judge_answer(&exp, &hung, "k", req, Level::Should).0,
+            Verdict::NonStrict
+        );
+        assert_eq!(
+            judge_answer(&exp, &closed, "k", req, Level::Must).0,
+            Verdict::Ok
+        );
+        // A version refusal must be an HTTP answer that lists the versions.
+        exp.lists_versions = true;
+        assert_eq!(
+            judge_answer(&exp, &closed, "k", req, Level::Must).0,
+            Verdict::Failed
+        );
+        let listed = answer("HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\n\r\n");
+        assert_eq!(
+            judge_answer(&exp, &listed, "k", req, Level::Must).0,
+            Verdict::Ok
+        );
+        let bare = answer("HTTP/1.1 400 Bad Request\r\n\r\n");
+        assert_eq!(
+            judge_answer(&exp, &bare, "k", req, Level::Must).0,
+            Verdict::Failed
+        );
+    }
+
+    #[test]
+    fn nothing_unoffered_in_any_101() {
+        let key = "dGhlIHNhbXBsZSBub25jZQ==";
+        let exp = expect(HandshakeOutcome::Either);
+        let plain = format!("GET / HTTP/1.1\r\nSec-WebSocket-Key: {key}\r\n\r\n");
+        for extra in [
+            "Sec-WebSocket-Protocol: chat\r\n",
+            "Sec-WebSocket-Protocol: \r\n",
+            "Sec-WebSocket-Extensions: permessage-deflate\r\n",
+        ] {
+            let (v, why, _) = judge_answer(
+                &exp,
+                &accept_101(key, extra),
+                key,
+                plain.as_bytes(),
+                Level::Must,
+            );
+            assert_eq!(v, Verdict::Failed, "{extra}: {why}");
+        }
+        let offered = format!(
+            "GET / HTTP/1.1\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Protocol: a, chat\r\n\
+             Sec-WebSocket-Extensions: x-foo; a=1, permessage-deflate\r\n\r\n"
+        );
+        let (v, why, _) = judge_answer(
+            &exp,
+            &accept_101(
+                key,
+                "Sec-WebSocket-Extensions: x-foo\r\nSec-WebSocket-Extensions: permessage-deflate\r\n",
+            ),
+            key,
+            offered.as_bytes(),
+            Level::Must,
+        );
+        assert_eq!(v, Verdict::Failed, "{why}");
+        for extra in [
+            "Sec-WebSocket-Protocol: chat\r\n",
+            "Sec-WebSocket-Extensions: x-foo\r\n",
+            "Sec-WebSocket-Extensions: permessage-deflate\r\n",
+        ] {
+            let (v, why, _) = judge_answer(
+                &exp,
+                &accept_101(key, extra),
+                key,
+                offered.as_bytes(),
+                Level::Must,
+            );
+            assert_eq!(v, Verdict::Ok, "{extra}: {why}");
+        }
     }
 }

@@ -1,0 +1,163 @@
+//! `wsspec fuzz`: the network fuzzer ([`crate::netfuzz`]) from the command line.
+//! Exit status: 0 no finding, 1 findings (written as case files), 2 usage or harness
+//! error (bad URL, unreachable target, unwritable output directory).
+
+use crate::error::Error;
+use crate::netfuzz::{self, Options, Verification};
+use crate::server;
+use clap::Args;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub struct FuzzArgs {
+    /// Target server, ws://HOST:PORT/PATH or wss://…; it must echo text and binary
+    /// messages. Omit it to fuzz the embedded reference server.
+    pub url: Option<String>,
+    /// Seed of the sequence generator: the same seed sends the same sequences.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// How long to fuzz (e.g. 30s, 500ms, 5m); shrinking findings comes on top.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = netfuzz::parse_duration)]
+    pub duration: Duration,
+    /// Directory for finding case files (replay: wsspec run --cases-dir DIR URL).
+    #[arg(long, value_name = "DIR", default_value = "reports/findings")]
+    pub out: PathBuf,
+    /// Connect, handshake and close timeout; a target that keeps a finished
+    /// connection open longer is hanging.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = netfuzz::parse_duration)]
+    pub timeout: Duration,
+    /// Most steps (frames, messages) per sequence.
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub max_steps: usize,
+    /// Stop after this many distinct findings.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub max_findings: usize,
+    /// Most sequence runs spent shrinking one finding.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub shrink_runs: usize,
+    /// Most time spent shrinking one finding.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = netfuzz::parse_duration)]
+    pub shrink_time: Duration,
+    /// Do not check written cases against the reference servers and the target.
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Accept any TLS certificate (wss:// test servers with self-signed certs).
+    #[arg(long)]
+    pub insecure: bool,
+    /// No progress lines, only the summary.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+fn yes_no(v: Option<bool>) -> &'static str {
+    match v {
+        Some(true) => "yes",
+        Some(false) => "NO",
+        None => "not checked",
+    }
+}
+
+fn describe(v: &Verification) -> String {
+    format!(
+        "passes tokio-tungstenite: {}, passes the conformant server: {}, fails the target: {}",
+        yes_no(v.reference_passes),
+        yes_no(v.conformant_passes),
+        yes_no(v.target_fails)
+    )
+}
+
+pub(crate) async fn fuzz(a: FuzzArgs) -> Result<ExitCode, Error> {
+    if a.max_steps == 0 || a.max_findings == 0 {
+        return Err(Error::Usage(
+            "--max-steps and --max-findings must be at least 1".into(),
+        ));
+    }
+    let (embedded, url) = match &a.url {
+        Some(u) => (None, u.clone()),
+        None => {
+            let s = server::start(0)
+                .await
+                .map_err(|e| Error::Io(format!("cannot start the embedded server: {e}")))?;
+            let url = s.url();
+            (Some(s), url)
+        }
+    };
+    let opts = Options {
+        out: a.out.clone(),
+        timeout: a.timeout,
+        max_steps: a.max_steps,
+        max_findings: a.max_findings,
+        shrink_runs: a.shrink_runs,
+        shrink_time: a.shrink_time,
+        verify: !a.no_verify,
+        insecure: a.insecure,
+        quiet: a.quiet,
+        ..Options::new(&url, a.seed, a.duration)
+    };
+    if !a.quiet {
+        eprintln!(
+            "wsspec fuzz: {} for {:?} with seed {}, findings to {}",
+            url,
+            a.duration,
+            a.seed,
+            a.out.display()
+        );
+    }
+    let s = netfuzz::run(&opts, None).await?;
+    drop(embedded);
+    println!(
+        "fuzzed {} for {:.1} s (seed {}): {} sequences ({:.0}/s), {} frames ({:.0} frames/s), {:.1} MB sent",
+        url,
+        s.fuzz_time.as_secs_f64(),
+        s.seed,
+        s.sequences,
+        s.sequences_per_sec(),
+        s.frames,
+        s.frames_per_sec(),
+        s.bytes as f64 / 1e6
+    );
+    if let Some(why) = &s.stopped {
+        println!("stopped early: {why}");
+    }
+    if s.findings.is_empty() {
+        println!("no findings");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{} finding(s){}:",
+        s.findings.len(),
+        if s.duplicates > 0 {
+            format!(" (and {} repeats of them)", s.duplicates)
+        } else {
+            String::new()
+        }
+    );
+    for f in &s.findings {
+        println!("  [{}] {}", f.kind.as_str(), f.detail);
+        println!(
+            "    {} ({}; sequence {}, {} -> {} steps in {} runs{})",
+            f.case_id,
+            f.path.display(),
+            f.sequence,
+            f.steps_before,
+            f.steps_after,
+            f.shrink_runs,
+            if f.confirmed {
+                ""
+            } else {
+                ", not reproduced: unshrunk"
+            }
+        );
+        if opts.verify {
+            println!("    check: {}", describe(&f.verification));
+        }
+    }
+    println!(
+        "replay: wsspec run --cases-dir {} {}",
+        a.out.display(),
+        a.url.as_deref().unwrap_or("URL")
+    );
+    Ok(ExitCode::from(1))
+}
