@@ -73,6 +73,14 @@ pub(crate) fn list_cases(a: &CasesArgs) -> Result<ExitCode, Error> {
         );
         return Ok(ExitCode::SUCCESS);
     }
+    let width = cases.iter().map(|c| c.id.len()).max().unwrap_or(0);
+    // Long RFC references ("RFC 9112 §3.2; RFC 6455 §4.2.1") overflow rather than widen every row.
+    let rfc_width = cases
+        .iter()
+        .map(|c| c.rfc.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(16);
     let mut section = String::new();
     for c in &cases {
         let s = c.section();
@@ -82,7 +90,7 @@ pub(crate) fn list_cases(a: &CasesArgs) -> Result<ExitCode, Error> {
             section = s;
         }
         println!(
-            "  {:<10} {:<6} {:<18} {}",
+            "  {:<width$} {:<6} {:<rfc_width$} {}",
             c.id,
             format!("{:?}", c.level).to_uppercase(),
             c.rfc,

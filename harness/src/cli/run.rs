@@ -148,8 +148,9 @@ pub(crate) async fn run(a: RunArgs) -> Result<ExitCode, Error> {
     };
 
     if a.dry_run {
+        let width = cases.iter().map(|c| c.id.len()).max().unwrap_or(0);
         for c in &cases {
-            println!("{:<10} {}", c.id, c.title);
+            println!("{:<width$} {}", c.id, c.title);
         }
         let part = partition
             .map(|p| format!(" (part {p})"))
