@@ -115,6 +115,11 @@ pub struct HandshakeExpect {
     /// offered (RFC 7692 §7: parameters, values, never beyond the offer).
     #[serde(default, skip_serializing_if = "is_false")]
     pub valid_deflate: bool,
+    /// Judge the `Origin` the request carries against the user's `--origin-allow` list:
+    /// a listed origin must be accepted, any other refused. Without a list (or without
+    /// an Origin header) the outcome is INFORMATIONAL.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub origin_policy: bool,
     /// A `101` must accept permessage-deflate (the case needs it; otherwise UNIMPLEMENTED).
     #[serde(default, skip_serializing_if = "is_false")]
     pub needs_deflate: bool,

@@ -79,6 +79,11 @@ pub struct RunArgs {
     /// Send this Origin header.
     #[arg(long, value_name = "ORIGIN")]
     pub origin: Option<String>,
+    /// Origins your server is meant to accept (comma-separated or repeated, e.g.
+    /// `https://app.example`). The security/origin-* cases then require those to be
+    /// accepted and every other Origin refused; without it they are informational.
+    #[arg(long, value_delimiter = ',', value_name = "ORIGIN")]
+    pub origin_allow: Vec<String>,
     /// Offer these subprotocols (Sec-WebSocket-Protocol), comma-separated.
     #[arg(long, value_delimiter = ',', value_name = "NAME")]
     pub protocol: Vec<String>,
@@ -178,6 +183,7 @@ pub(crate) async fn run(a: RunArgs) -> Result<ExitCode, Error> {
     let settings = Settings {
         connect_timeout: Duration::from_secs_f64(a.timeout),
         open_handshake_timeout: Duration::from_secs_f64(a.timeout),
+        origin_allow: (!a.origin_allow.is_empty()).then(|| a.origin_allow.clone()),
         ..Settings::default()
     };
 

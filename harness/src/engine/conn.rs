@@ -101,6 +101,9 @@ pub struct Settings {
     /// Trace rows kept per case.
     pub trace_cap: usize,
     pub user_agent: String,
+    /// Origins the server is meant to accept (`--origin-allow`); without a list, Origin
+    /// cases are informational.
+    pub origin_allow: Option<Vec<String>>,
 }
 
 impl Default for Settings {
@@ -114,6 +117,7 @@ impl Default for Settings {
             max_head: 16 << 10,
             trace_cap: 4000,
             user_agent: format!("wsspec/{}", env!("CARGO_PKG_VERSION")),
+            origin_allow: None,
         }
     }
 }

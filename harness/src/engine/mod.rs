@@ -69,7 +69,13 @@ pub async fn run_case(
 
     // Autobahn's cases keep Autobahn's verdicts; in our own sections (slug ids) a
     // requirement below MUST that is not met is NON-STRICT, never FAILED.
-    if case.id.contains('/') && case.level != crate::case::Level::Must {
+    // (An Origin case judged against the user's own allow-list is their policy: kept.)
+    let user_policy = settings.origin_allow.is_some()
+        && case
+            .handshake
+            .as_ref()
+            .is_some_and(|h| h.expect.origin_policy);
+    if case.id.contains('/') && case.level != crate::case::Level::Must && !user_policy {
         let soften = |v: Verdict| {
             if v.is_failure(false) {
                 Verdict::NonStrict
@@ -226,8 +232,20 @@ async fn custom(
     let pieces = h.chop.map_or(1, |n| request.len().div_ceil(n.max(1))) as u32;
     let limit = settings.open_handshake_timeout + delay.saturating_mul(pieces);
     let answer = opening::exchange(&mut io, &request, h.chop, delay, settings, limit).await;
-    let (hv, hres, accepted) =
+    let (mut hv, mut hres, accepted) =
         opening::judge_answer(&h.expect, &answer, &key, &request, case.level);
+    if h.expect.origin_policy {
+        match opening::judge_origin(&request, accepted, settings.origin_allow.as_deref()) {
+            Some((v, why)) => (hv, hres) = (v, why),
+            None => {
+                hv = Verdict::Informational;
+                hres = format!(
+                    "{} (informational: give --origin-allow to judge Origin handling)",
+                    opening::describe_answer(&answer)
+                );
+            }
+        }
+    }
     out.rec
         .note(format!("handshake: {}", opening::describe_answer(&answer)));
     let Answer::Response {
