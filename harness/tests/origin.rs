@@ -1,6 +1,8 @@
 //! `--origin-allow`: Origin cases are informational without a list; with one, a server
 //! that enforces it passes and a server that accepts any Origin fails.
 
+#![allow(clippy::result_large_err)] // tungstenite's handshake callback returns its own ErrorResponse
+
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};

@@ -596,6 +596,30 @@ pub async fn measure_growth(
     }
 }
 
+/// The verdict of an Origin case under the user's allow-list: `None` when the case
+/// stays informational (no list, or no Origin sent).
+pub fn judge_origin(
+    request: &[u8],
+    accepted: bool,
+    allow: Option<&[String]>,
+) -> Option<(Verdict, String)> {
+    let allow = allow?;
+    let origin = request_header(request, "Origin");
+    if origin.is_empty() {
+        return None;
+    }
+    let listed = allow.iter().any(|a| a.eq_ignore_ascii_case(origin.trim()));
+    let what = if accepted { "accepted" } else { "refused" };
+    Some(match (listed, accepted) {
+        (true, true) | (false, false) => (Verdict::Ok, format!("Origin {origin:?} {what}, as the allow-list says")),
+        (true, false) => (Verdict::Failed, format!("Origin {origin:?} is on the allow-list but the server refused it")),
+        (false, true) => (
+            Verdict::Failed,
+            format!("Origin {origin:?} is not on the allow-list but the server accepted it (cross-site WebSocket hijacking)"),
+        ),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -753,28 +777,4 @@ mod tests {
             assert_eq!(v, Verdict::Ok, "{extra}: {why}");
         }
     }
-}
-
-/// The verdict of an Origin case under the user's allow-list: `None` when the case
-/// stays informational (no list, or no Origin sent).
-pub fn judge_origin(
-    request: &[u8],
-    accepted: bool,
-    allow: Option<&[String]>,
-) -> Option<(Verdict, String)> {
-    let allow = allow?;
-    let origin = request_header(request, "Origin");
-    if origin.is_empty() {
-        return None;
-    }
-    let listed = allow.iter().any(|a| a.eq_ignore_ascii_case(origin.trim()));
-    let what = if accepted { "accepted" } else { "refused" };
-    Some(match (listed, accepted) {
-        (true, true) | (false, false) => (Verdict::Ok, format!("Origin {origin:?} {what}, as the allow-list says")),
-        (true, false) => (Verdict::Failed, format!("Origin {origin:?} is on the allow-list but the server refused it")),
-        (false, true) => (
-            Verdict::Failed,
-            format!("Origin {origin:?} is not on the allow-list but the server accepted it (cross-site WebSocket hijacking)"),
-        ),
-    })
 }
