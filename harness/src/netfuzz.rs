@@ -15,9 +15,12 @@
 //!
 //! * *liveness*: after every sequence a fresh connection must complete the handshake
 //!   and get one message echoed;
-//! * *termination*: after the sequence ends (with our close frame when the stream
-//!   allows one, then a TCP FIN), the target must answer a valid close within the
-//!   timeout and close TCP within the timeout after our FIN;
+//! * *termination*: a sequence ends with our close frame when the model says the
+//!   connection is still open (the target must answer it within the timeout), then a
+//!   TCP FIN (sent at once when the target should already have failed the
+//!   connection); the target must close TCP within the timeout after our FIN. A frame
+//!   whose length lies is completed with filler bytes first, so the stream always
+//!   ends on a frame boundary;
 //! * *well-formed output*: everything the target sends must be valid server frames:
 //!   unmasked, RSV 0 (RSV1 only on compressed messages when permessage-deflate was
 //!   negotiated), known opcodes, control frames final and ≤ 125 bytes, minimal
@@ -33,7 +36,12 @@
 //! conformant echo server does with those steps (computed by a model of RFC 6455, see
 //! [`model`]), so the case passes against a conformant server and fails against the
 //! broken one; a target that dies gets `probe_after` (a fresh connection must still
-//! get its echo) and a clean close requirement. Each written case is checked against
+//! get its echo). Where the target must fail the connection, the closing close frame
+//! is sent as a plain frame and a kill timer follows, and a 0.2 s pause precedes the
+//! rule-breaking step when replies are expected before it (a server that closes with
+//! unread input resets the connection, which can destroy unread replies). The
+//! model is checked against both conformant servers in `harness/tests/netfuzz.rs`.
+//! Each written case is checked against
 //! the embedded tokio-tungstenite server and the conformant fault-injection server
 //! (it must pass both) and, when the target is alive or can be restarted, against the
 //! target (it must fail).
@@ -48,7 +56,7 @@
 use crate::case::builder::case as new_case;
 use crate::case::{
     Case, CloseStep, Event, ExpectClose, FrameStep, Handshake, HandshakeExpect, HandshakeOutcome,
-    Length, Mask, MessageStep, Opcode, Payload, Step,
+    Length, Mask, MessageStep, OpName, Opcode, Payload, Step, WaitStep,
 };
 use crate::engine::conn::{self, Io, Settings, Target};
 use crate::engine::opening::{self, Answer};
@@ -1722,18 +1730,19 @@ pub fn finding_case(p: &Prepared, kind: Kind, detail: &str, seed: u64, n: u64) -
             wrong_code_fatal: false,
         },
         ModelEnd::Failed { codes, .. } => {
-            c.steps.push(Step::KillAfter(2.0));
+            peer_must_close(&mut c.steps, !p.model.events.is_empty());
             ExpectClose {
                 closed_by_me: false,
                 codes: codes.clone(),
-                // A dying server drops TCP; a conformant one sends its close first.
-                require_clean: kind == Kind::Dead,
+                // Not required clean: tokio-tungstenite drops TCP without a close frame
+                // on some protocol errors. A dead target fails `probe_after` instead.
+                require_clean: false,
                 wrong_closer_fatal: false,
                 wrong_code_fatal: false,
             }
         }
         ModelEnd::Open { .. } | ModelEnd::Unknown(_) => {
-            c.steps.push(Step::KillAfter(2.0));
+            peer_must_close(&mut c.steps, !p.model.events.is_empty());
             ExpectClose {
                 closed_by_me: false,
                 codes: vec![1002, 1007, 1009],
@@ -1745,6 +1754,62 @@ pub fn finding_case(p: &Prepared, kind: Kind, detail: &str, seed: u64, n: u64) -
     };
     c.probe_after = kind == Kind::Dead;
     c
+}
+
+/// For a case where the peer must fail the connection: our closing close frame goes
+/// out as a plain frame (same bytes, but the tester does not become the closer: the
+/// peer stopped reading at the broken rule before it), then a 2 s kill timer. When
+/// replies are expected before the broken rule, a short pause goes before the step
+/// that breaks it: a server that closes with our later bytes unread resets the
+/// connection (tokio-tungstenite does), and a reset can destroy replies the tester
+/// has not read yet.
+fn peer_must_close(steps: &mut Vec<Step>, replies_first: bool) {
+    if replies_first {
+        if let Some(k) = first_violation(steps) {
+            steps.insert(
+                k,
+                Step::Wait(WaitStep {
+                    seconds: 0.2,
+                    tag: None,
+                }),
+            );
+        }
+    }
+    for s in steps.iter_mut() {
+        if let Step::Close(c) = s {
+            let mut payload = Vec::new();
+            if let Some(code) = c.code {
+                payload.extend_from_slice(&code.to_be_bytes());
+            }
+            if let Some(r) = &c.reason {
+                payload.extend(r.bytes());
+            }
+            *s = Step::Send(FrameStep {
+                opcode: Opcode::Named(OpName::Close),
+                ..send(8, payload, true, Mask::Auto)
+            });
+        }
+    }
+    steps.push(Step::KillAfter(2.0));
+}
+
+/// Index of the step after which the model first says the connection fails.
+fn first_violation(steps: &[Step]) -> Option<usize> {
+    // Mask keys do not change the verdict: lying frames carry explicit keys.
+    let mut stream = Vec::new();
+    let mut rng = SplitMix::new(0);
+    for (k, step) in steps.iter().enumerate() {
+        for p in encode(std::slice::from_ref(step), &mut rng) {
+            stream.extend_from_slice(&p.bytes);
+        }
+        if matches!(
+            model(&stream).end,
+            ModelEnd::Failed { .. } | ModelEnd::Unknown(_)
+        ) {
+            return Some(k);
+        }
+    }
+    None
 }
 
 async fn verify(

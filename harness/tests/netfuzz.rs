@@ -273,3 +273,51 @@ async fn fault_survey() {
         }
     }
 }
+
+/// The model behind every finding's expectation: for generated sequences (handshake
+/// mutations included), the case built from the model's prediction passes against
+/// both conformant servers, tokio-tungstenite and the fault-injection server without
+/// a fault.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn model_predicts_conformant_servers() {
+    let _serial = SERIAL.lock().await;
+    let reference = wsspec::server::start(0).await.unwrap();
+    let conformant = faulty::start(Fault::None).await.unwrap();
+    let settings = wsspec::engine::conn::Settings::default();
+    let mut cases = Vec::new();
+    for (seed, n) in (1..=3u64).flat_map(|s| (0..100u64).map(move |n| (s, n))) {
+        let p = netfuzz::prepare(&netfuzz::generate(seed, n, 24), n);
+        if !matches!(p.model.end, netfuzz::ModelEnd::Unknown(_)) {
+            cases.push(netfuzz::finding_case(
+                &p,
+                Kind::Hang,
+                "model check",
+                seed,
+                n,
+            ));
+        }
+    }
+    // Ids are content hashes: drop the rare duplicate sequence.
+    cases.sort_by(|a, b| a.id.cmp(&b.id));
+    cases.dedup_by(|a, b| a.id == b.id);
+    assert!(cases.len() >= 250, "only {} cases", cases.len());
+    let refs: Vec<&wsspec::case::Case> = cases.iter().collect();
+    let mut failures = Vec::new();
+    for url in [reference.url(), conformant.url()] {
+        let target = wsspec::engine::conn::Target::parse(&url).unwrap();
+        let results = wsspec::runner::run_all(&target, &settings, &refs, 16, |_| {}).await;
+        assert_eq!(results.len(), refs.len());
+        for r in results.iter().filter(|r| wsspec::cli::is_failure(r, false)) {
+            let case = cases.iter().find(|c| c.id == r.id).unwrap();
+            failures.push(format!(
+                "{} on {url}: {} / {}: {}\n  {}",
+                case.requirement,
+                r.behavior,
+                r.behavior_close,
+                r.actual,
+                serde_json::to_string(case).unwrap()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -30,7 +30,13 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
             let mut c = Command::new(&bin);
             // Autobahn's sections 1-7 and 10 (our own sections have their own pacing:
             // destructive cases run one at a time).
-            c.args(["run", "--quiet", "--no-write", "--cases", "1.*,2.*,3.*,4.*,5.*,6.*,7.*,10.*"]);
+            c.args([
+                "run",
+                "--quiet",
+                "--no-write",
+                "--cases",
+                "1.*,2.*,3.*,4.*,5.*,6.*,7.*,10.*",
+            ]);
             if let Some(j) = jobs {
                 c.args(["--jobs", j]);
             }

@@ -257,11 +257,20 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
         }
     );
     let t_build = Instant::now();
-    let mut build_args = vec!["build"];
-    build_args.extend_from_slice(&build_flags);
-    let status = cargo_fuzz(nightly, &build_args).status()?;
-    if !status.success() {
-        bail!("cargo fuzz build failed");
+    // All targets at once, or only the ones asked for.
+    let builds: Vec<Option<&str>> = if o.targets.is_empty() {
+        vec![None]
+    } else {
+        targets.iter().map(|t| Some(t.as_str())).collect()
+    };
+    for only in builds {
+        let mut build_args = vec!["build"];
+        build_args.extend_from_slice(&build_flags);
+        build_args.extend(only);
+        let status = cargo_fuzz(nightly, &build_args).status()?;
+        if !status.success() {
+            bail!("cargo fuzz build failed");
+        }
     }
     println!(
         "xtask fuzz: built in {:.0} s; running each target for {} s",

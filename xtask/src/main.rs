@@ -18,7 +18,7 @@ use xshell::{cmd, Shell};
 const HELP: &str = "usage: cargo xtask <task>
 
 tasks:
-  ci                 fmt --check, clippy -D warnings, all tests, then gate
+  ci                 fmt --check, clippy -D warnings, all tests, gate, fuzz smoke
                      (what .ci/run runs)
   bench [--runs N]   wall time and peak RSS of `wsspec run` against the embedded
                      server, with --jobs 1 and with the default
@@ -73,6 +73,8 @@ fn ci(sh: &Shell) -> Result<()> {
     cmd!(sh, "cargo test --workspace").run()?;
     step("cargo xtask gate (known failures, baselines)");
     gate::run(sh, &[])?;
+    step("cargo xtask fuzz --smoke (every fuzz target for a few seconds)");
+    fuzz::run(sh, &["--smoke".to_string()])?;
     println!("\nxtask ci: all checks passed");
     Ok(())
 }
