@@ -18,9 +18,8 @@
 //! [`zeros_bomb`]); the server sees the same bytes either way.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+mod support;
+
 use std::time::{Duration, Instant};
 use wsspec::case::{encode_hex, Case, Payload, Step};
 use wsspec::engine::conn::{Settings, Target};
@@ -598,87 +597,23 @@ async fn embedded_tungstenite_matches_the_findings() {
     }
 }
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// Install the peers; `false` means "registry unreachable, skip".
-fn setup() -> bool {
-    let out = Command::new("bash")
-        .arg(root().join("scripts/peers/setup.sh"))
-        .output()
-        .expect("run scripts/peers/setup.sh");
-    match out.status.code() {
-        Some(0) => true,
-        Some(3) => {
-            eprintln!(
-                "SKIPPED real-peer runs: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-            false
-        }
-        _ => panic!(
-            "scripts/peers/setup.sh failed: {}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    }
-}
-
-/// A peer process started with `--deflate`, killed when dropped.
-struct Peer(Child);
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_peer(program: &str, script: &str) -> (Peer, u16) {
-    let mut child = Command::new(program)
-        .arg(root().join("scripts/peers").join(script))
-        .args(["0", "--deflate"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {program} {script}: {e}"));
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut l = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut l);
-        let _ = tx.send(l);
-    });
-    let peer = Peer(child);
-    let l = rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("peer did not print LISTENING in 20 s");
-    let port = l
-        .trim()
-        .strip_prefix("LISTENING ")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("unexpected first line from {script}: {l:?}"));
-    (peer, port)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_peers_match_the_findings() {
-    if !setup() {
+    if !support::setup_peers() {
         return;
     }
     let _g = SERIAL.lock().await;
-    let python = root().join("scripts/peers/.venv/bin/python");
+    let python = support::venv_python();
     for (agent, program, script, known) in [
         (
             "websockets",
-            python.to_str().unwrap(),
+            python.as_str(),
             "websockets_echo.py",
             WEBSOCKETS,
         ),
         ("ws", "node", "ws_echo.js", WS),
     ] {
-        let (_peer, port) = start_peer(program, script);
+        let (_peer, port) = support::start_peer(program, script, &["--deflate"]);
         let t = Instant::now();
         let results = run(&format!("ws://127.0.0.1:{port}/"), &sections()).await;
         eprintln!("{agent}: {:.1}s", t.elapsed().as_secs_f64());

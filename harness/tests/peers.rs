@@ -3,77 +3,11 @@
 //! no FAILED that Autobahn's own rules would not also give, and NON-STRICT only where
 //! Autobahn allows it. Skipped (with a message) only when a registry is unreachable.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
+
+use std::time::Instant;
 use wsspec::engine::conn::{Settings, Target};
 use wsspec::report::model::{CaseResult, Verdict};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// Install the peers; `false` means "registry unreachable, skip".
-fn setup() -> bool {
-    let out = Command::new("bash")
-        .arg(root().join("scripts/peers/setup.sh"))
-        .output()
-        .expect("run scripts/peers/setup.sh");
-    match out.status.code() {
-        Some(0) => true,
-        Some(3) => {
-            eprintln!(
-                "SKIPPED real-peer tests: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-            false
-        }
-        _ => panic!(
-            "scripts/peers/setup.sh failed: {}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    }
-}
-
-/// A peer process, killed when dropped.
-struct Peer(Child);
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Start a peer and wait (bounded) for its `LISTENING <port>` line.
-fn start(program: &str, script: &str) -> (Peer, u16) {
-    let mut child = Command::new(program)
-        .arg(root().join("scripts/peers").join(script))
-        .arg("0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {program} {script}: {e}"));
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let peer = Peer(child);
-    let line = rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("peer did not print LISTENING in 20 s");
-    let port = line
-        .trim()
-        .strip_prefix("LISTENING ")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("unexpected first line from {script}: {line:?}"));
-    (peer, port)
-}
 
 async fn run_catalogue(port: u16) -> Vec<CaseResult> {
     let target = Target::parse(&format!("ws://127.0.0.1:{port}/")).unwrap();
@@ -143,12 +77,11 @@ fn check(results: &[CaseResult], allowed_failures: &[&str]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_websockets_and_node_ws_get_only_autobahn_verdicts() {
-    if !setup() {
+    if !support::setup_peers() {
         return;
     }
-    let venv_python = root().join("scripts/peers/.venv/bin/python");
-    let (_py, py_port) = start(venv_python.to_str().unwrap(), "websockets_echo.py");
-    let (_node, node_port) = start("node", "ws_echo.js");
+    let (_py, py_port) = support::start_peer(&support::venv_python(), "websockets_echo.py", &[]);
+    let (_node, node_port) = support::start_peer("node", "ws_echo.js", &[]);
 
     // websockets answers a close that arrives inside a fragmented message with 1002;
     // Autobahn's section-7 rule turns that WRONG CODE into FAILED (7.1.5) as well.

@@ -1,0 +1,82 @@
+//! Shared by the integration tests that use the real third-party peers: install them
+//! with `scripts/peers/setup.sh` and start one as a child process.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Install the peers; `false` means "registry unreachable, skip" (setup.sh exit 3).
+pub fn setup_peers() -> bool {
+    let out = Command::new("bash")
+        .arg(root().join("scripts/peers/setup.sh"))
+        .output()
+        .expect("run scripts/peers/setup.sh");
+    match out.status.code() {
+        Some(0) => true,
+        Some(3) => {
+            eprintln!(
+                "SKIPPED real-peer tests: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+            false
+        }
+        _ => panic!(
+            "scripts/peers/setup.sh failed: {}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
+/// A peer process, killed when dropped.
+pub struct Peer(Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The venv's Python for the `websockets` peer.
+pub fn venv_python() -> String {
+    root()
+        .join("scripts/peers/.venv/bin/python")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Start `program scripts/peers/<script> 0 <extra…>` and wait (bounded) for its
+/// `LISTENING <port>` line.
+pub fn start_peer(program: &str, script: &str, extra: &[&str]) -> (Peer, u16) {
+    let mut child = Command::new(program)
+        .arg(root().join("scripts/peers").join(script))
+        .arg("0")
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {program} {script}: {e}"));
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let peer = Peer(child);
+    let line = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("peer did not print LISTENING in 20 s");
+    let port = line
+        .trim()
+        .strip_prefix("LISTENING ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected first line from {script}: {line:?}"));
+    (peer, port)
+}
