@@ -4,7 +4,8 @@
 # Conventional layout: the builder image has the sources at $SRC/wsspec (override
 # with WSSPEC_SRC), a nightly cargo with cargo-fuzz, and the sanitizer flags in the
 # environment; every fuzz target binary goes to $OUT, with its committed seeds as
-# <target>_seed_corpus.zip next to it.
+# <target>_seed_corpus.zip and its libFuzzer options (fuzz/options/<target>.options)
+# next to it.
 #
 # Local check (nightly toolchain, temporary directories):
 #   SRC=$(mktemp -d) OUT=$(mktemp -d) WORK=$(mktemp -d) WSSPEC_SRC=$PWD \
@@ -26,6 +27,9 @@ for f in fuzz/fuzz_targets/*.rs; do
     if [ -d "fuzz/corpus/$name" ]; then
         rm -f "$OUT/${name}_seed_corpus.zip"
         (cd "fuzz/corpus/$name" && zip -q -j "$OUT/${name}_seed_corpus.zip" ./*)
+    fi
+    if [ -f "fuzz/options/$name.options" ]; then
+        cp "fuzz/options/$name.options" "$OUT/"
     fi
     count=$((count + 1))
 done

@@ -18,7 +18,7 @@
 //!
 //! | target | code under test | oracle |
 //! |---|---|---|
-//! | `frame_decoder` | [`FrameDecoder`] on raw bytes, segmented | same frames as an independent whole-buffer reference decoder; sticky error; byte accounting |
+//! | `frame_decoder` | [`FrameDecoder`] on raw bytes, segmented | after every push, the same frames (or "incomplete", or `TooLarge`) as an independent reference decoder; sticky error; byte accounting |
 //! | `frame_stream` | [`encode_frame`] + [`FrameDecoder`] on arbitrary frame specs, segmented | decodes to exactly the specs |
 //! | `frame_vs_tungstenite` | [`FrameDecoder`] + RFC 6455 rules vs tungstenite 0.30 (server role) | same messages, same accept/reject/EOF |
 //! | `handshake_request` / `handshake_response` | [`handshake::parse_request`] / [`handshake::parse_response`], segmented | prefixes are "incomplete" until the head is complete, then the same head; documented errors only |
@@ -65,20 +65,22 @@ pub fn entry_point(name: &str) -> Option<EntryPoint> {
 /// length byte followed by that many bytes; a length of 0 (or one past the end) means
 /// "the rest". Returns the chunks (their concatenation is the logical stream).
 pub fn chunked(data: &[u8]) -> Vec<&[u8]> {
-    let mut out = Vec::new();
+    chunks(data).collect()
+}
+
+/// [`chunked`] as an iterator (nothing allocated).
+pub fn chunks(data: &[u8]) -> impl Iterator<Item = &[u8]> + Clone {
     let mut rest = data;
-    while let Some((&n, tail)) = rest.split_first() {
+    std::iter::from_fn(move || {
+        let (&n, tail) = rest.split_first()?;
         let n = usize::from(n);
         if n == 0 || n >= tail.len() {
-            if !tail.is_empty() {
-                out.push(tail);
-            }
-            break;
+            rest = &[];
+            return (!tail.is_empty()).then_some(tail);
         }
-        out.push(&tail[..n]);
         rest = &tail[n..];
-    }
-    out
+        Some(&tail[..n])
+    })
 }
 
 /// Cut `stream` at the positions given by `cuts` (each taken modulo what is left, plus
@@ -118,83 +120,125 @@ struct RefFrame {
     wire_len: usize,
 }
 
-/// How the reference decoder stopped.
+/// A frame header as the reference decoder sees it; the payload is
+/// `b[header_len..header_len + declared_len]` of the bytes it was read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RefEnd {
-    /// All complete frames were returned; this many bytes are left over.
-    Incomplete(usize),
-    /// A header declared this many bytes, over the limit (or with the top bit set).
+struct RefHeader {
+    fin: bool,
+    rsv: u8,
+    opcode: u8,
+    mask: Option<[u8; 4]>,
+    declared_len: u64,
+    minimal_length: bool,
+    header_len: usize,
+}
+
+/// What the reference decoder finds at the start of a buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RefNext {
+    /// A whole frame is there.
+    Frame(RefHeader),
+    /// Not enough bytes for the next frame.
+    Incomplete,
+    /// A header declares this many bytes, over the limit (or with the top bit set).
     TooLarge(u64),
 }
 
-/// An independent, deliberately plain whole-buffer decoder (RFC 6455 §5.2), written
-/// from the RFC and not from [`FrameDecoder`].
-fn reference_decode(b: &[u8], limit: u64) -> (Vec<RefFrame>, RefEnd) {
-    let mut frames = Vec::new();
-    let mut i = 0usize;
-    loop {
-        let rest = &b[i..];
-        if rest.len() < 2 {
-            return (frames, RefEnd::Incomplete(rest.len()));
-        }
-        let (b0, b1) = (rest[0], rest[1]);
-        let code = b1 & 0x7f;
-        let ext = match code {
-            126 => 2,
-            127 => 8,
-            _ => 0,
-        };
-        if rest.len() < 2 + ext {
-            return (frames, RefEnd::Incomplete(rest.len()));
-        }
-        let mut len: u64 = u64::from(code);
-        if ext > 0 {
-            len = 0;
-            for &x in &rest[2..2 + ext] {
-                len = (len << 8) | u64::from(x);
-            }
-        }
-        let minimal = match ext {
-            2 => len >= 126,
-            8 => len >= 65536,
-            _ => true,
-        };
-        // The top bit of a 64-bit length must be 0: such a length is always too large.
-        if len > limit || len >= 1 << 63 {
-            return (frames, RefEnd::TooLarge(len));
-        }
-        let masked = b1 & 0x80 != 0;
-        let hlen = 2 + ext + if masked { 4 } else { 0 };
-        if (rest.len() as u64) < hlen as u64 + len {
-            return (frames, RefEnd::Incomplete(rest.len()));
-        }
-        let len = len as usize;
-        let mask = masked.then(|| {
-            [
-                rest[hlen - 4],
-                rest[hlen - 3],
-                rest[hlen - 2],
-                rest[hlen - 1],
-            ]
-        });
-        let mut payload = rest[hlen..hlen + len].to_vec();
-        if let Some(k) = mask {
-            for (j, x) in payload.iter_mut().enumerate() {
-                *x ^= k[j % 4];
-            }
-        }
-        frames.push(RefFrame {
-            fin: b0 & 0x80 != 0,
-            rsv: (b0 >> 4) & 7,
-            opcode: b0 & 15,
-            mask,
-            payload,
-            declared_len: len as u64,
-            minimal_length: minimal,
-            wire_len: hlen + len,
-        });
-        i += hlen + len;
+/// An independent, deliberately plain decoder of the first frame of `b` (RFC 6455
+/// §5.2), written from the RFC and not from [`FrameDecoder`].
+fn reference_next(b: &[u8], limit: u64) -> RefNext {
+    if b.len() < 2 {
+        return RefNext::Incomplete;
     }
+    let (b0, b1) = (b[0], b[1]);
+    let code = b1 & 0x7f;
+    let ext = match code {
+        126 => 2,
+        127 => 8,
+        _ => 0,
+    };
+    if b.len() < 2 + ext {
+        return RefNext::Incomplete;
+    }
+    let mut len: u64 = u64::from(code);
+    if ext > 0 {
+        len = 0;
+        for &x in &b[2..2 + ext] {
+            len = (len << 8) | u64::from(x);
+        }
+    }
+    let minimal = match ext {
+        2 => len >= 126,
+        8 => len >= 65536,
+        _ => true,
+    };
+    // The top bit of a 64-bit length must be 0: such a length is always too large.
+    if len > limit || len >= 1 << 63 {
+        return RefNext::TooLarge(len);
+    }
+    let masked = b1 & 0x80 != 0;
+    let hlen = 2 + ext + if masked { 4 } else { 0 };
+    if (b.len() as u64) < hlen as u64 + len {
+        return RefNext::Incomplete;
+    }
+    let mask = masked.then(|| [b[hlen - 4], b[hlen - 3], b[hlen - 2], b[hlen - 1]]);
+    RefNext::Frame(RefHeader {
+        fin: b0 & 0x80 != 0,
+        rsv: (b0 >> 4) & 7,
+        opcode: b0 & 15,
+        mask,
+        declared_len: len,
+        minimal_length: minimal,
+        header_len: hlen,
+    })
+}
+
+/// XOR `buf` with `key` (RFC 6455 §5.3, `buf[i] ^ key[i % 4]`), eight bytes at a time
+/// so that the fuzz oracle stays cheap; written apart from `frame::apply_mask`.
+fn xor_key(buf: &mut [u8], key: [u8; 4]) {
+    let k = u64::from_le_bytes([
+        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
+    ]);
+    let mut words = buf.chunks_exact_mut(8);
+    for w in &mut words {
+        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]) ^ k;
+        w.copy_from_slice(&x.to_le_bytes());
+    }
+    // 8 is a multiple of 4: the remainder starts again at key[0].
+    for (j, x) in words.into_remainder().iter_mut().enumerate() {
+        *x ^= key[j & 3];
+    }
+}
+
+/// Assert that `f`, decoded from the start of `b`, is the frame the reference sees
+/// there (every header field; the payload is the wire payload unmasked).
+fn assert_reference_frame(mut f: Frame, r: &RefHeader, b: &[u8]) {
+    let want = RefFrame {
+        fin: r.fin,
+        rsv: r.rsv,
+        opcode: r.opcode,
+        mask: r.mask,
+        payload: Vec::new(),
+        declared_len: r.declared_len,
+        minimal_length: r.minimal_length,
+        wire_len: r.header_len + r.declared_len as usize,
+    };
+    let header_equal = f.fin == want.fin
+        && f.rsv == want.rsv
+        && f.opcode == want.opcode
+        && f.mask == want.mask
+        && f.declared_len == want.declared_len
+        && f.minimal_length == want.minimal_length
+        && f.wire_len == want.wire_len;
+    assert!(header_equal, "frame header {f:?}, reference {want:?}");
+    // Mask our (unmasked) payload again and compare it with the wire bytes.
+    if let Some(k) = r.mask {
+        xor_key(&mut f.payload, k);
+    }
+    assert!(
+        f.payload[..] == b[r.header_len..want.wire_len],
+        "payload of {f:?} differs from the wire bytes"
+    );
 }
 
 /// Does a decoded frame equal the reference's (every field)?
@@ -268,35 +312,60 @@ fn decode_pieces(pieces: &[&[u8]], limit: u64) -> (Vec<Frame>, Option<DecodeErro
 /// Target `frame_decoder`: raw bytes, segmented. Input: one byte choosing the payload
 /// limit, then `makeChunked` chunks of the stream (see [`chunked`]).
 ///
-/// Oracle: the decoder returns exactly the frames an independent whole-buffer
-/// reference decoder finds, fails with `TooLarge` exactly where the reference sees a
-/// too-large length, keeps that error sticky, and accounts for every byte.
+/// Oracle, after every push: the decoder returns exactly the frames an independent
+/// reference decoder finds in the bytes pushed so far, says "incomplete" exactly when
+/// the reference does, fails with `TooLarge` exactly where the reference sees a
+/// too-large length and keeps that error through later pushes, and accounts for every
+/// byte. The check walks the stream once and allocates nothing per frame beyond what
+/// the decoder itself does, so the target stays fast (see `fuzz/README.md`).
 pub fn frame_decoder(data: &[u8]) {
+    thread_local! {
+        /// The logical stream, reused between inputs.
+        static STREAM: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
     let Some((&sel, rest)) = data.split_first() else {
         return;
     };
     let limit = LIMITS[usize::from(sel) % LIMITS.len()];
-    let pieces = chunked(rest);
-    let stream: Vec<u8> = pieces.concat();
-    let (frames, error) = decode_pieces(&pieces, limit);
-    let (want, end) = reference_decode(&stream, limit);
-    assert_eq!(
-        frames.len(),
-        want.len(),
-        "frame count differs from the reference decoder"
-    );
-    assert_frames(
-        &frames,
-        &want,
-        "decoded frames differ from the reference decoder",
-    );
-    match (end, error) {
-        (RefEnd::Incomplete(_), None) => {}
-        (RefEnd::TooLarge(n), Some(DecodeError::TooLarge { declared, .. })) => {
-            assert_eq!(n, declared)
+    STREAM.with_borrow_mut(|stream| {
+        stream.clear();
+        chunks(rest).for_each(|p| stream.extend_from_slice(p));
+        let mut d = FrameDecoder::new(limit);
+        let mut error: Option<DecodeError> = None;
+        // Stream offset of the next frame, and bytes pushed so far.
+        let (mut at, mut pushed) = (0usize, 0usize);
+        for piece in chunks(rest) {
+            d.push(piece);
+            pushed += piece.len();
+            let _ = d.pending_header();
+            if let Some(e) = &error {
+                assert_eq!(d.next_frame().as_ref(), Err(e), "the error was not sticky");
+                continue;
+            }
+            // Bounded: each round returns a frame (consuming ≥ 2 bytes) or stops.
+            loop {
+                let seen = &stream[at..pushed];
+                match (d.next_frame(), reference_next(seen, limit)) {
+                    (Ok(Some(f)), RefNext::Frame(r)) => {
+                        assert!(f.declared_len <= limit);
+                        at += f.wire_len;
+                        assert_reference_frame(f, &r, seen);
+                    }
+                    (Ok(None), RefNext::Incomplete) => break,
+                    (Err(e), RefNext::TooLarge(n)) => {
+                        let DecodeError::TooLarge { declared, .. } = e;
+                        assert_eq!(declared, n, "declared length");
+                        error = Some(e);
+                        break;
+                    }
+                    (got, want) => panic!("decoder gave {got:?}, reference {want:?}"),
+                }
+            }
+            if error.is_none() {
+                assert_eq!(at + d.buffered(), pushed, "bytes lost or invented");
+            }
         }
-        (e, got) => panic!("decoder ended with {got:?}, reference with {e:?}"),
-    }
+    });
 }
 
 /// How the length of a generated frame is written.
@@ -1023,12 +1092,37 @@ mod tests {
 
     #[test]
     fn reference_decoder_agrees_on_rfc_examples() {
-        let (f, end) = reference_decode(&[0x81, 0x05, b'H', b'e', b'l', b'l', b'o', 0x89], 100);
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].payload, b"Hello");
-        assert_eq!(end, RefEnd::Incomplete(1));
-        let (_, end) = reference_decode(&[0x82, 0x7f, 0x80, 0, 0, 0, 0, 0, 0, 0], u64::MAX);
-        assert_eq!(end, RefEnd::TooLarge(1 << 63));
+        let hello = [0x81, 0x05, b'H', b'e', b'l', b'l', b'o', 0x89];
+        let RefNext::Frame(h) = reference_next(&hello, 100) else {
+            panic!("no frame");
+        };
+        assert_eq!((h.opcode, h.declared_len, h.header_len), (1, 5, 2));
+        assert_eq!(reference_next(&hello[7..], 100), RefNext::Incomplete);
+        let huge = [0x82, 0x7f, 0x80, 0, 0, 0, 0, 0, 0, 0];
+        assert_eq!(reference_next(&huge, u64::MAX), RefNext::TooLarge(1 << 63));
+        // RFC 6455 §5.7: a masked "Hello"; the oracle re-masks the decoded payload.
+        let masked = [
+            0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+        ];
+        let mut d = FrameDecoder::new(100);
+        d.push(&masked);
+        let f = d.next_frame().unwrap().unwrap();
+        assert_eq!(f.payload, b"Hello");
+        let RefNext::Frame(h) = reference_next(&masked, 100) else {
+            panic!("no frame");
+        };
+        assert_reference_frame(f, &h, &masked);
+    }
+
+    #[test]
+    fn xor_key_matches_the_rfc_formula() {
+        let key = [1, 2, 3, 4];
+        for n in 0..20 {
+            let mut b: Vec<u8> = (0..n as u8).collect();
+            xor_key(&mut b, key);
+            let want: Vec<u8> = (0..n as u8).map(|i| i ^ key[usize::from(i) % 4]).collect();
+            assert_eq!(b, want);
+        }
     }
 
     #[test]

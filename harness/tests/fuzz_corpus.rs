@@ -4,7 +4,7 @@
 //! `wsspec::fuzz` entry point the libFuzzer target calls. A panic is a finding.
 //!
 //! Also checks the layout: every entry point has a target file, a corpus with seeds,
-//! and every corpus or regression directory belongs to a known target.
+//! and every corpus or regression directory and options file belongs to a known target.
 
 use std::path::{Path, PathBuf};
 
@@ -50,6 +50,15 @@ fn layout_matches_the_entry_points() {
         );
         let seeds = files(&root.join("corpus").join(name));
         assert!(!seeds.is_empty(), "no seed corpus for target {name}");
+    }
+    // libFuzzer options (OSS-Fuzz's `<target>.options`) belong to a target.
+    for f in files(&root.join("options")) {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        let target = name.strip_suffix(".options");
+        assert!(
+            target.is_some_and(|t| wsspec::fuzz::entry_point(t).is_some()),
+            "fuzz/options/{name} belongs to no target"
+        );
     }
     for kind in ["corpus", "regressions"] {
         for d in subdirs(&root.join(kind)) {

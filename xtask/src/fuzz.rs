@@ -2,7 +2,8 @@
 //! executions per second per target, and turn every new crash into a regression input.
 //!
 //! ```text
-//! cargo xtask fuzz [--seconds N] [--smoke] [--asan] [--planted-bug] [TARGET...]
+//! cargo xtask fuzz [--seconds N] [--smoke] [--asan] [--planted-bug]
+//!                  [--no-trace-compares] [TARGET...]
 //! ```
 //!
 //! * installs cargo-fuzz (`cargo install cargo-fuzz --locked`) when `cargo fuzz` is
@@ -13,6 +14,8 @@
 //! * runs each target for N seconds (default 10; `--smoke`: every target for 10 s,
 //!   what CI runs) on one core, with the committed seeds of `fuzz/corpus/<target>/` as
 //!   a read-only corpus and a scratch corpus under `fuzz/target/corpus/<target>/`;
+//! * passes the options of `fuzz/options/<target>.options` (OSS-Fuzz's format:
+//!   `[libfuzzer]` then `key = value` lines) to the target as `-key=value`;
 //! * parses libFuzzer's final statistics (executions, exec/s, new units, peak RSS);
 //! * copies every crash libFuzzer leaves in `fuzz/artifacts/<target>/` during the run
 //!   into `fuzz/regressions/<target>/` (replayed by `cargo test`, see
@@ -21,8 +24,12 @@
 //! Without `--asan` the targets are built with `-s none`: wsspec is safe Rust, and the
 //! coverage instrumentation alone makes the runs several times faster. `--asan`
 //! builds with AddressSanitizer (what OSS-Fuzz does). `--planted-bug` enables
-//! `wsspec/planted-bug` (a deliberate decoder bug the targets must find) and keeps its
-//! crashes out of `fuzz/regressions/`.
+//! `wsspec/planted-bug` (a deliberate decoder bug the targets must find), starts each
+//! target from its committed seeds alone (a fresh scratch corpus) and keeps its crashes
+//! out of `fuzz/regressions/`. `--no-trace-compares` builds without
+//! comparison tracing (cargo-fuzz's throughput option: about twice the executions per
+//! second, but comparisons no longer guide the mutations) into its own target
+//! directory, so the normal build stays cached.
 
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeSet;
@@ -39,6 +46,7 @@ struct Options {
     targets: Vec<String>,
     asan: bool,
     planted_bug: bool,
+    no_trace_compares: bool,
 }
 
 /// One target's run, as libFuzzer reported it.
@@ -59,6 +67,7 @@ fn parse_args(args: &[String]) -> Result<Options> {
         targets: Vec::new(),
         asan: false,
         planted_bug: false,
+        no_trace_compares: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -76,6 +85,7 @@ fn parse_args(args: &[String]) -> Result<Options> {
             "--smoke" => o.seconds = SMOKE_SECONDS,
             "--asan" => o.asan = true,
             "--planted-bug" => o.planted_bug = true,
+            "--no-trace-compares" => o.no_trace_compares = true,
             s if s.starts_with('-') => bail!("unknown fuzz option `{s}`"),
             t => o.targets.push(t.to_string()),
         }
@@ -154,22 +164,69 @@ fn stat(text: &str, key: &str) -> Option<u64> {
     })
 }
 
-/// Where `cargo fuzz build -O` puts the target binaries.
-fn bin_dir(root: &Path) -> Result<PathBuf> {
+/// Target directory of the `--no-trace-compares` build (beside the normal one).
+const THROUGHPUT_DIR: &str = "fuzz/target/no-trace-compares";
+
+/// Where `cargo fuzz build -O` puts the target binaries (under `target_dir`).
+fn bin_dir(target_dir: &Path) -> Result<PathBuf> {
     let out = Command::new("rustc").arg("-vV").output()?;
     let text = String::from_utf8_lossy(&out.stdout);
     let host = text
         .lines()
         .find_map(|l| l.strip_prefix("host: "))
         .context("rustc -vV names no host")?;
-    Ok(root.join("fuzz/target").join(host).join("release"))
+    Ok(target_dir.join(host).join("release"))
+}
+
+/// The libFuzzer flags of `fuzz/options/<target>.options` (OSS-Fuzz's format: a
+/// `[libfuzzer]` section of `key = value` lines; `#` starts a comment).
+fn target_flags(root: &Path, target: &str) -> Result<Vec<String>> {
+    let path = root.join("fuzz/options").join(format!("{target}.options"));
+    match std::fs::read_to_string(&path) {
+        Ok(text) => parse_options(&text).with_context(|| format!("{}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+fn parse_options(text: &str) -> Result<Vec<String>> {
+    let mut flags = Vec::new();
+    let mut section = String::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name.trim().to_string();
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            bail!("line {}: expected `key = value`, found `{line}`", n + 1);
+        };
+        if section == "libfuzzer" {
+            flags.push(format!("-{}={}", key.trim(), value.trim()));
+        }
+    }
+    Ok(flags)
 }
 
 /// Run one built target binary directly (what `cargo fuzz run` does after building;
 /// calling it directly avoids a rebuild check per target).
-fn run_target(root: &Path, bins: &Path, target: &str, seconds: u64) -> Result<Stats> {
+///
+/// `fresh`: start from the committed seeds alone (an emptied scratch corpus under
+/// `fuzz/target/fresh-corpus/`), so that the time to a finding is measured from them.
+fn run_target(root: &Path, bins: &Path, target: &str, seconds: u64, fresh: bool) -> Result<Stats> {
     let seeds = root.join("fuzz/corpus").join(target);
-    let scratch = root.join("fuzz/target/corpus").join(target);
+    let scratch = if fresh {
+        let dir = root.join("fuzz/target/fresh-corpus").join(target);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
+        dir
+    } else {
+        root.join("fuzz/target/corpus").join(target)
+    };
     std::fs::create_dir_all(&scratch)?;
     let artifacts = root.join("fuzz/artifacts").join(target);
     std::fs::create_dir_all(&artifacts)?;
@@ -178,6 +235,7 @@ fn run_target(root: &Path, bins: &Path, target: &str, seconds: u64) -> Result<St
     let out = Command::new(bins.join(target))
         .arg(format!("-artifact_prefix={}/", artifacts.display()))
         .arg(format!("-max_total_time={seconds}"))
+        .args(target_flags(root, target)?)
         .args([
             "-print_final_stats=1",
             "-rss_limit_mb=2048",
@@ -242,6 +300,15 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
     if o.planted_bug {
         build_flags.extend(["--features", "wsspec/planted-bug"]);
     }
+    let target_dir = if o.no_trace_compares {
+        root.join(THROUGHPUT_DIR)
+    } else {
+        root.join("fuzz/target")
+    };
+    let target_dir_arg = target_dir.display().to_string();
+    if o.no_trace_compares {
+        build_flags.extend(["--no-trace-compares", "--target-dir", &target_dir_arg]);
+    }
     println!(
         "xtask fuzz: building {} targets with {} ({})",
         targets.len(),
@@ -250,10 +317,11 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
         } else {
             "stable + RUSTC_BOOTSTRAP=1"
         },
-        if o.asan {
-            "AddressSanitizer"
-        } else {
-            "no sanitizer"
+        match (o.asan, o.no_trace_compares) {
+            (true, false) => "AddressSanitizer",
+            (true, true) => "AddressSanitizer, no comparison tracing",
+            (false, false) => "no sanitizer",
+            (false, true) => "no sanitizer, no comparison tracing",
         }
     );
     let t_build = Instant::now();
@@ -283,11 +351,11 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
         "target", "execs", "exec/s", "new", "rss MB", "crashes"
     );
     let t_run = Instant::now();
-    let bins = bin_dir(&root)?;
+    let bins = bin_dir(&target_dir)?;
     let mut failed = Vec::new();
     let mut found_planted = 0;
     for t in &targets {
-        let s = run_target(&root, &bins, t, o.seconds)?;
+        let s = run_target(&root, &bins, t, o.seconds, o.planted_bug)?;
         println!(
             "{:<22} {:>12} {:>10} {:>6} {:>7} {:>8}",
             t,
@@ -369,5 +437,24 @@ mod tests {
         );
         assert!(parse_args(&["--seconds".into(), "0".into()]).is_err());
         assert!(parse_args(&["--bogus".into()]).is_err());
+        assert!(
+            parse_args(&["--no-trace-compares".into()])
+                .unwrap()
+                .no_trace_compares
+        );
+    }
+
+    #[test]
+    fn reads_oss_fuzz_options_files() {
+        let text = "# comment\n[libfuzzer]\nmax_len = 512 # bytes\n\n[asan]\nfoo = 1\n";
+        assert_eq!(parse_options(text).unwrap(), vec!["-max_len=512"]);
+        assert!(parse_options("[libfuzzer]\nmax_len\n").is_err());
+        // The committed files parse.
+        let root = crate::project_root();
+        assert_eq!(
+            target_flags(&root, "frame_decoder").unwrap(),
+            vec!["-max_len=512"]
+        );
+        assert!(target_flags(&root, "no_such_target").unwrap().is_empty());
     }
 }
