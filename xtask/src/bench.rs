@@ -1,6 +1,11 @@
-//! `cargo xtask bench`: how long the catalogue takes and how much memory it needs.
-//! Runs the release binary against the embedded server, several times per setting,
-//! and reports the median and best wall time and the peak RSS (wait4's rusage of the wsspec process).
+//! `cargo xtask bench [--runs N] [--only catalogue|wire]`: how long the catalogue
+//! takes and how much memory it needs, then the wire layer's criterion benchmarks.
+//!
+//! * catalogue: runs the release binary against the embedded server, several times
+//!   per setting, and reports the median and best wall time and the peak RSS (wait4's
+//!   rusage of the wsspec process);
+//! * wire: `cargo bench -p wsspec --bench wire` (decoder, encoder, UTF-8, inflate, and
+//!   the `frame_decoder` fuzz entry point without libFuzzer; `harness/benches/wire.rs`).
 
 use anyhow::{bail, Context, Result};
 use std::process::Command;
@@ -9,13 +14,32 @@ use xshell::{cmd, Shell};
 
 pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
     let mut runs = 5usize;
+    let mut only: Option<String> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--runs" => runs = it.next().context("--runs needs a number")?.parse()?,
+            "--only" => {
+                let what = it.next().context("--only needs `catalogue` or `wire`")?;
+                if what != "catalogue" && what != "wire" {
+                    bail!("--only takes `catalogue` or `wire`, not `{what}`");
+                }
+                only = Some(what.clone());
+            }
             other => bail!("unknown bench option `{other}`"),
         }
     }
+    if only.as_deref() != Some("wire") {
+        catalogue(sh, runs)?;
+    }
+    if only.as_deref() != Some("catalogue") {
+        println!("wire layer (criterion; reports in target/criterion/)");
+        cmd!(sh, "cargo bench -p wsspec --bench wire").run()?;
+    }
+    Ok(())
+}
+
+fn catalogue(sh: &Shell, runs: usize) -> Result<()> {
     cmd!(sh, "cargo build --release --quiet -p wsspec").run()?;
     let bin = crate::project_root().join("target/release/wsspec");
     println!("catalogue (sections 1-7, 10) against the embedded tokio-tungstenite server, {runs} runs each");

@@ -2,7 +2,8 @@
 //! plain binary in the workspace, run through the alias in `.cargo/config.toml`).
 //!
 //! * `cargo xtask ci`    — what CI runs: fmt check, clippy -D warnings, every test, the gate.
-//! * `cargo xtask bench` — wall time and peak RSS of the catalogue against the embedded server.
+//! * `cargo xtask bench` — wall time and peak RSS of the catalogue against the embedded
+//!   server, then the wire layer's criterion benchmarks (`bench.rs`).
 //! * `cargo xtask fuzz`  — run the cargo-fuzz targets, report exec/s, keep crashes (`fuzz.rs`).
 //! * `cargo xtask gate`  — the catalogue against the embedded server and the real peers,
 //!   gated by known-failing lists and compared with the committed baselines (`gate.rs`).
@@ -20,8 +21,10 @@ const HELP: &str = "usage: cargo xtask <task>
 tasks:
   ci                 fmt --check, clippy -D warnings, all tests, gate, fuzz smoke
                      (what .ci/run runs)
-  bench [--runs N]   wall time and peak RSS of `wsspec run` against the embedded
-                     server, with --jobs 1 and with the default
+  bench [--runs N] [--only catalogue|wire]
+                     wall time and peak RSS of `wsspec run` against the embedded
+                     server, with --jobs 1 and with the default; then criterion
+                     benchmarks of the wire layer (harness/benches/wire.rs)
   gate [--baseline DIR] [--update]
                      run the catalogue against the embedded server and the Python
                      websockets / Node ws peers (skipped if they cannot be
@@ -29,13 +32,26 @@ tasks:
                      then `wsspec diff DIR/NAME.json` against the run's index.json
                      (DIR defaults to reports/baseline; reports in reports/gate/NAME);
                      --update rewrites the baselines instead of comparing
-  fuzz [--seconds N] [--smoke] [--asan] [--planted-bug] [TARGET...]
+  fuzz [--seconds N] [--smoke] [--asan] [--planted-bug] [--no-trace-compares]
+       [TARGET...]
                      run the cargo-fuzz targets (default 10 s each; --smoke:
-                     every target briefly, as CI does), report exec/s, copy new
+                     every target briefly, as CI does) with the libFuzzer options
+                     of fuzz/options/TARGET.options, report exec/s, copy new
                      crashes to fuzz/regressions/ and fail
   help               this text";
 
-fn main() -> Result<()> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // One readable line per cause, whatever RUST_BACKTRACE says.
+            eprintln!("xtask: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let sh = Shell::new()?;
     sh.change_dir(project_root());
