@@ -48,11 +48,9 @@ async fn replay(dir: &std::path::Path, url: Option<String>) -> (i32, String) {
     .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn finds_shrinks_and_replays_the_planted_crash() {
-    let _serial = SERIAL.lock().await;
-    let out = tempfile::tempdir().unwrap();
-    // Every server the restart hook starts stays alive until the end of the test.
+/// A fresh `Fault::CrashOnPattern` server and a restart hook that starts another one
+/// after each crash; every server stays alive as long as the returned keeper.
+async fn crashing_server() -> (String, Restart, Arc<Mutex<Vec<FaultyServer>>>) {
     let servers: Arc<Mutex<Vec<FaultyServer>>> = Arc::default();
     let first = faulty::start(Fault::CrashOnPattern).await.unwrap();
     let url = first.url();
@@ -69,6 +67,14 @@ async fn finds_shrinks_and_replays_the_planted_crash() {
             Ok(url)
         })
     });
+    (url, restart, servers)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finds_shrinks_and_replays_the_planted_crash() {
+    let _serial = SERIAL.lock().await;
+    let out = tempfile::tempdir().unwrap();
+    let (url, restart, _servers) = crashing_server().await;
     let opts = Options {
         out: out.path().to_path_buf(),
         max_findings: 1,
@@ -195,22 +201,7 @@ async fn planted_crash_stats() {
     let _serial = SERIAL.lock().await;
     for seed in 1..=10u64 {
         let out = tempfile::tempdir().unwrap();
-        let servers: Arc<Mutex<Vec<FaultyServer>>> = Arc::default();
-        let first = faulty::start(Fault::CrashOnPattern).await.unwrap();
-        let url = first.url();
-        servers.lock().unwrap().push(first);
-        let keep = servers.clone();
-        let restart: Restart = Box::new(move || {
-            let keep = keep.clone();
-            Box::pin(async move {
-                let s = faulty::start(Fault::CrashOnPattern)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let url = s.url();
-                keep.lock().unwrap().push(s);
-                Ok(url)
-            })
-        });
+        let (url, restart, _servers) = crashing_server().await;
         let opts = Options {
             out: out.path().to_path_buf(),
             max_findings: 1,
