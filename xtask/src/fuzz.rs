@@ -451,10 +451,8 @@ mod tests {
         assert!(parse_options("[libfuzzer]\nmax_len\n").is_err());
         // The committed files parse.
         let root = crate::project_root();
-        assert_eq!(
-            target_flags(&root, "frame_decoder").unwrap(),
-            vec!["-max_len=512"]
-        );
+        let flags = target_flags(&root, "frame_decoder").unwrap();
+        assert!(flags.contains(&"-max_len=512".to_string()), "{flags:?}");
         assert!(target_flags(&root, "no_such_target").unwrap().is_empty());
     }
 }
