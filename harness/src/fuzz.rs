@@ -213,30 +213,33 @@ fn xor_key(buf: &mut [u8], key: [u8; 4]) {
 /// Assert that `f`, decoded from the start of `b`, is the frame the reference sees
 /// there (every header field; the payload is the wire payload unmasked).
 fn assert_reference_frame(mut f: Frame, r: &RefHeader, b: &[u8]) {
-    let want = RefFrame {
-        fin: r.fin,
-        rsv: r.rsv,
-        opcode: r.opcode,
-        mask: r.mask,
-        payload: Vec::new(),
-        declared_len: r.declared_len,
-        minimal_length: r.minimal_length,
-        wire_len: r.header_len + r.declared_len as usize,
-    };
-    let header_equal = f.fin == want.fin
-        && f.rsv == want.rsv
-        && f.opcode == want.opcode
-        && f.mask == want.mask
-        && f.declared_len == want.declared_len
-        && f.minimal_length == want.minimal_length
-        && f.wire_len == want.wire_len;
-    assert!(header_equal, "frame header {f:?}, reference {want:?}");
+    let wire_len = r.header_len + r.declared_len as usize;
+    let got = (
+        f.fin,
+        f.rsv,
+        f.opcode,
+        f.mask,
+        f.declared_len,
+        f.minimal_length,
+    );
+    let want = (
+        r.fin,
+        r.rsv,
+        r.opcode,
+        r.mask,
+        r.declared_len,
+        r.minimal_length,
+    );
+    assert!(
+        got == want && f.wire_len == wire_len,
+        "frame header {f:?}, reference {r:?} (wire length {wire_len})"
+    );
     // Mask our (unmasked) payload again and compare it with the wire bytes.
     if let Some(k) = r.mask {
         xor_key(&mut f.payload, k);
     }
     // (Most frames libFuzzer generates are empty: skip the memcmp call for those.)
-    let wire = &b[r.header_len..want.wire_len];
+    let wire = &b[r.header_len..wire_len];
     assert!(
         f.payload.len() == wire.len() && (wire.is_empty() || f.payload[..] == *wire),
         "payload of {f:?} differs from the wire bytes"
