@@ -149,10 +149,13 @@ pub enum Hostile {
     /// A valid 101, then a frame header declaring 2^62 payload bytes, then a trickle of
     /// payload bytes.
     HugeFrame,
+    /// A valid 101, then empty pings as fast as the client reads them (at most 64 MiB),
+    /// never reading the pongs.
+    PingFlood,
 }
 
-/// A running faulty or hostile server; dropping it stops the accept loop and every
-/// connection.
+/// A running faulty or hostile server (also the handshake-fault servers of
+/// [`crate::faulty_hs`]); dropping it stops the accept loop and every connection.
 pub struct FaultyServer {
     pub addr: SocketAddr,
     task: JoinHandle<()>,
@@ -162,6 +165,11 @@ impl FaultyServer {
     /// `ws://127.0.0.1:PORT/`
     pub fn url(&self) -> String {
         format!("ws://{}/", self.addr)
+    }
+
+    /// Whether the server still accepts connections (it stops when it "dies").
+    pub fn is_alive(&self) -> bool {
+        !self.task.is_finished()
     }
 }
 
@@ -189,42 +197,48 @@ enum Kind {
 }
 
 async fn listen(kind: Kind) -> std::io::Result<FaultyServer> {
-    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
-    let addr = listener.local_addr()?;
-    let task = tokio::spawn(accept_loop(listener, kind));
-    Ok(FaultyServer { addr, task })
+    spawn_server(move |stream, death| async move {
+        match kind {
+            Kind::Fault(f) => serve(f, stream, death).await,
+            Kind::Hostile(h) => hostile(h, stream).await,
+        }
+    })
+    .await
 }
 
-/// Accept connections until dropped (or until [`Fault::CrashOnPattern`] crashes).
-async fn accept_loop(listener: TcpListener, kind: Kind) {
-    let crash = Arc::new(Notify::new());
-    let mut conns = JoinSet::new();
-    loop {
-        // Reap finished connections (bounded by the set's size).
-        while conns.try_join_next().is_some() {}
-        tokio::select! {
-            // Returning drops the listener (new connects are refused) and the JoinSet
-            // (every connection is aborted).
-            _ = crash.notified() => return,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    if conns.len() >= MAX_CONNECTIONS {
-                        continue;
-                    }
-                    let _ = stream.set_nodelay(true);
-                    match kind {
-                        Kind::Fault(f) => {
-                            conns.spawn(serve(f, stream, crash.clone()));
+/// Listen on 127.0.0.1 (ephemeral port) and serve each connection with
+/// `serve(stream, death)`, at most [`MAX_CONNECTIONS`] at a time. Notifying `death`
+/// kills the server: the listener is dropped (new connects are refused) and every
+/// connection is aborted.
+pub(crate) async fn spawn_server<F, Fut>(serve: F) -> std::io::Result<FaultyServer>
+where
+    F: Fn(TcpStream, Arc<Notify>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        let death = Arc::new(Notify::new());
+        let mut conns = JoinSet::new();
+        loop {
+            // Reap finished connections (bounded by the set's size).
+            while conns.try_join_next().is_some() {}
+            tokio::select! {
+                // Returning drops the listener and the JoinSet.
+                _ = death.notified() => return,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => {
+                        if conns.len() < MAX_CONNECTIONS {
+                            let _ = stream.set_nodelay(true);
+                            conns.spawn(serve(stream, death.clone()));
                         }
-                        Kind::Hostile(h) => {
-                            conns.spawn(hostile(h, stream));
-                        }
                     }
-                }
-                Err(_) => sleep(Duration::from_millis(10)).await,
-            },
+                    Err(_) => sleep(Duration::from_millis(10)).await,
+                },
+            }
         }
-    }
+    });
+    Ok(FaultyServer { addr, task })
 }
 
 // ----- opening handshake ---------------------------------------------------------
@@ -703,7 +717,7 @@ async fn hostile(h: Hostile, mut stream: TcpStream) {
             )
             .await
             {
-                trickle(&mut stream, b'a').await;
+                repeat(&mut stream, &[b'a'; 1024], Duration::from_millis(10)).await;
             }
         }
         Hostile::GarbageAfterHandshake => {
@@ -735,24 +749,30 @@ async fn hostile(h: Hostile, mut stream: TcpStream) {
             let mut header = vec![0x82, 127];
             header.extend_from_slice(&(1u64 << 62).to_be_bytes());
             if write_all(&mut stream, &header).await {
-                trickle(&mut stream, 0xab).await;
+                repeat(&mut stream, &[0xab; 1024], Duration::from_millis(10)).await;
+            }
+        }
+        Hostile::PingFlood => {
+            if write_all(&mut stream, &handshake::build_response(&key, &[])).await {
+                repeat(&mut stream, &[0x89, 0x00].repeat(8192), Duration::ZERO).await;
             }
         }
     }
 }
 
-/// Write `byte` in 1 KiB chunks every 10 ms until the client goes away, a write stalls,
-/// or the byte/time bounds are reached.
-async fn trickle(stream: &mut TcpStream, byte: u8) {
-    let chunk = [byte; 1024];
+/// Write `chunk` again and again, `pause` apart, until the client goes away, a write
+/// stalls, or the byte/time bounds are reached.
+async fn repeat(stream: &mut TcpStream, chunk: &[u8], pause: Duration) {
     let deadline = Instant::now() + HOSTILE_MAX_TIME;
     let mut sent = 0usize;
     while sent < HOSTILE_MAX_BYTES && Instant::now() < deadline {
-        match timeout(Duration::from_secs(5), stream.write_all(&chunk)).await {
+        match timeout(Duration::from_secs(5), stream.write_all(chunk)).await {
             Ok(Ok(())) => sent += chunk.len(),
             _ => return,
         }
-        sleep(Duration::from_millis(10)).await;
+        if !pause.is_zero() {
+            sleep(pause).await;
+        }
     }
 }
 

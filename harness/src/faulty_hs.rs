@@ -55,14 +55,12 @@ use crate::wire::handshake::{self, Request};
 use crate::wire::{close_code, deflate};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::Notify;
-use tokio::task::{JoinHandle, JoinSet};
-use tokio::time::{sleep, timeout, timeout_at, Instant};
+use tokio::time::{timeout, timeout_at, Instant};
 
 /// Largest request head read; a longer one is refused with 431.
 pub const MAX_HEAD: usize = 16 << 10;
@@ -82,8 +80,6 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// After a refusal or the closing handshake: read and discard at most this long.
 const LINGER: Duration = Duration::from_secs(1);
-/// Connections served at once; more are dropped right after accept.
-const MAX_CONNECTIONS: usize = 256;
 
 /// The one rule a [`start`]ed server breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,56 +121,11 @@ impl HsFault {
 }
 
 /// A running server; dropping it stops the accept loop and every connection.
-pub struct HsServer {
-    pub addr: SocketAddr,
-    task: JoinHandle<()>,
-}
-
-impl HsServer {
-    /// `ws://127.0.0.1:PORT/`
-    pub fn url(&self) -> String {
-        format!("ws://{}/", self.addr)
-    }
-
-    /// Whether the server still accepts connections (it stops when it "dies").
-    pub fn is_alive(&self) -> bool {
-        !self.task.is_finished()
-    }
-}
-
-impl Drop for HsServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
+pub type HsServer = crate::faulty::FaultyServer;
 
 /// Start a server with `fault` on 127.0.0.1 (ephemeral port).
 pub async fn start(fault: HsFault) -> std::io::Result<HsServer> {
-    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
-    let addr = listener.local_addr()?;
-    let task = tokio::spawn(accept_loop(listener, fault));
-    Ok(HsServer { addr, task })
-}
-
-async fn accept_loop(listener: TcpListener, fault: HsFault) {
-    let death = Arc::new(Notify::new());
-    let mut conns = JoinSet::new();
-    loop {
-        while conns.try_join_next().is_some() {}
-        tokio::select! {
-            // Returning drops the listener and aborts every connection: a dead server.
-            _ = death.notified() => return,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    if conns.len() < MAX_CONNECTIONS {
-                        let _ = stream.set_nodelay(true);
-                        conns.spawn(serve(fault, stream, death.clone()));
-                    }
-                }
-                Err(_) => sleep(Duration::from_millis(10)).await,
-            },
-        }
-    }
+    crate::faulty::spawn_server(move |stream, death| serve(fault, stream, death)).await
 }
 
 // ----- opening handshake ---------------------------------------------------------
