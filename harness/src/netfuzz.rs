@@ -1052,8 +1052,10 @@ struct ServerCheck {
     /// The byte stream cannot be parsed any further.
     broken: bool,
     pmd: Option<(PmdParams, flate2::Decompress)>,
-    /// Text messages received (for the probe's echo).
-    texts: Vec<Vec<u8>>,
+    /// The text the probe waits for, and whether it arrived (compared on arrival,
+    /// nothing kept: unsolicited texts can neither fill memory nor crowd it out).
+    expect_text: Option<Vec<u8>>,
+    echoed: bool,
 }
 
 impl ServerCheck {
@@ -1065,7 +1067,8 @@ impl ServerCheck {
             problem: None,
             broken: false,
             pmd: pmd.map(|p| (p, flate2::Decompress::new(false))),
-            texts: Vec::new(),
+            expect_text: None,
+            echoed: false,
         }
     }
 
@@ -1183,8 +1186,8 @@ impl ServerCheck {
             if std::str::from_utf8(&plain).is_err() {
                 return Err("text message is not valid UTF-8".into());
             }
-            if self.texts.len() < 16 {
-                self.texts.push(plain);
+            if self.expect_text.as_ref() == Some(&plain) {
+                self.echoed = true;
             }
         }
         Ok(())
@@ -1332,7 +1335,7 @@ async fn execute(
                 // once and the server must close after it.
                 if check.close.is_some() || !must_answer_close {
                     phase = Phase::AwaitEof;
-                    if let Some(w) = writer.as_mut() { let _ = w.shutdown().await; }
+                    shutdown_by(&mut writer, deadline).await;
                 }
             }
             r = rd.read(&mut buf) => match r {
@@ -1341,7 +1344,7 @@ async fn execute(
                     if phase == Phase::AwaitClose && check.close.is_some() {
                         phase = Phase::AwaitEof;
                         deadline = (Instant::now() + timeout).min(hard);
-                        if let Some(w) = writer.as_mut() { let _ = w.shutdown().await; }
+                        shutdown_by(&mut writer, deadline).await;
                     }
                 }
                 _ => break,
@@ -1357,7 +1360,7 @@ async fn execute(
                     }
                     phase = Phase::AwaitEof;
                     deadline = (Instant::now() + timeout).min(hard);
-                    if let Some(w) = writer.as_mut() { let _ = w.shutdown().await; }
+                    shutdown_by(&mut writer, deadline).await;
                 }
                 Phase::AwaitEof => {
                     if obs.finding.is_none() {
@@ -1377,10 +1380,19 @@ async fn execute(
     obs
 }
 
+/// Our TCP FIN, given up at `until`: with TLS, shutdown waits for buffered data and
+/// close_notify to reach a socket the peer may have stopped reading.
+async fn shutdown_by(writer: &mut Option<tokio::io::WriteHalf<Box<dyn Io>>>, until: Instant) {
+    if let Some(w) = writer.as_mut() {
+        let _ = tokio::time::timeout_at(until, w.shutdown()).await;
+    }
+}
+
 /// After a refused or unanswered handshake: FIN, then the server must close.
 async fn finish_after_fin(mut io: Box<dyn Io>, timeout: Duration) -> Option<(Kind, String)> {
-    let _ = io.shutdown().await;
     let deadline = Instant::now() + timeout;
+    // Bounded too: with TLS, shutdown flushes to a peer that may not read.
+    let _ = tokio::time::timeout_at(deadline, io.shutdown()).await;
     let mut buf = vec![0u8; 16 << 10];
     loop {
         match tokio::time::timeout_at(deadline, io.read(&mut buf)).await {
@@ -1416,6 +1428,7 @@ async fn probe(
             .await
             .map_err(|e| dead(e.to_string()))?;
         let mut check = ServerCheck::new(None);
+        check.expect_text = Some(msg.as_bytes().to_vec());
         check.push(&opened.leftover);
         let mut buf = vec![0u8; 16 << 10];
         // Each round reads at least one byte; the timeout bounds the whole.
@@ -1423,7 +1436,7 @@ async fn probe(
             if let Some(p) = check.problem.take() {
                 return Err((Kind::Malformed, format!("in the liveness probe: {p}")));
             }
-            if check.texts.iter().any(|t| t == msg.as_bytes()) {
+            if check.echoed {
                 return Ok((io, check, key, buf));
             }
             match io.read(&mut buf).await {
@@ -2198,11 +2211,15 @@ mod tests {
             assert!(c.problem.is_some(), "{b:02x?}");
         }
         let mut c = ServerCheck::new(None);
+        c.expect_text = Some(b"hi!".to_vec());
+        // An unsolicited text first, then the fragmented "hi!" with a ping inside.
+        c.push(&[0x81, 0x02, b'n', b'o']);
+        assert!(!c.echoed);
         c.push(&[
             0x01, 0x02, b'h', b'i', 0x89, 0x00, 0x80, 0x01, b'!', 0x88, 0x02, 0x03, 0xe8,
         ]);
         assert_eq!(c.problem, None);
-        assert_eq!(c.texts, vec![b"hi!".to_vec()]);
+        assert!(c.echoed);
         assert_eq!(c.close, Some(Some(1000)));
     }
 }

@@ -144,11 +144,17 @@ pub async fn exchange(
             }
             Ok(Ok(())) => {}
         }
-        let _ = io.flush().await;
+        // Bounded like the write: with TLS, flush waits for a peer that may not read.
+        let _ = timeout(
+            deadline.saturating_duration_since(Instant::now()),
+            io.flush(),
+        )
+        .await;
         if i + 1 < pieces.len() && !delay.is_zero() {
             // Read while waiting, so an early close or answer is seen.
             let until = Instant::now() + delay;
-            while Instant::now() < until {
+            // Stop reading once the answer is over the head limit (parsing then fails).
+            while Instant::now() < until && buf.len() <= settings.max_head {
                 match timeout(
                     until.saturating_duration_since(Instant::now()),
                     io.read(&mut chunk),
@@ -162,12 +168,7 @@ pub async fn exchange(
                             while_sending: true,
                         }
                     }
-                    Ok(Ok(n)) => {
-                        buf.extend_from_slice(&chunk[..n]);
-                        if buf.len() > settings.max_head {
-                            break;
-                        }
-                    }
+                    Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
                 }
             }
             if Instant::now() >= deadline {
