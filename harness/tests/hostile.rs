@@ -1,6 +1,6 @@
 //! Hostile targets over real sockets: servers that never answer, answer garbage, drop
-//! the connection mid-case, send a header line that never ends or a frame declaring
-//! 2^62 bytes. A representative selection of cases must complete within a fixed time,
+//! the connection mid-case, send a header line that never ends, a frame declaring
+//! 2^62 bytes or an endless flood of pings. A representative selection of cases must complete within a fixed time,
 //! every case must get a result, none may pass where passing would be wrong, traces
 //! must stay under their cap and the process's peak memory must stay bounded.
 
@@ -169,6 +169,25 @@ async fn huge_frame() {
         );
         assert_eq!(r.close.local_close_code, Some(1009), "{}", line(r));
     }
+    assert_memory_bounded(h);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ping_flood() {
+    let h = Hostile::PingFlood;
+    let (_, results) = run(h).await;
+    assert_all_fail(h, &results);
+    for r in &results {
+        // Past 100,000 frames the tester stops answering and keeping them.
+        assert!(
+            r.close.failed_by_me,
+            "{h:?}: the tester should fail the connection: {}",
+            line(r)
+        );
+    }
+    // An echo case is still open when the flood comes: it is failed with 1008.
+    let echo = results.iter().find(|r| r.id == "1.1.1").unwrap();
+    assert_eq!(echo.close.local_close_code, Some(1008), "{}", line(echo));
     assert_memory_bounded(h);
 }
 

@@ -93,6 +93,13 @@ async fn writer(
     let _ = w.shutdown().await;
 }
 
+/// Frames a peer may send in one case; each may cost an event or a queued pong, so a
+/// flood fails the connection instead of growing memory.
+const MAX_FRAMES_IN: u64 = 100_000;
+/// Payload bytes a peer may send in one case (what events can retain; a message is
+/// further bounded by `max_message`).
+const MAX_BYTES_IN: u64 = 256 << 20;
+
 struct Player<'a> {
     case: &'a Case,
     lim: PlayLimits,
@@ -127,6 +134,9 @@ struct Player<'a> {
     hard_at: Instant,
     drop_now: bool,
     read_paused_until: Option<Instant>,
+    /// Frames and payload bytes received (see [`MAX_FRAMES_IN`], [`MAX_BYTES_IN`]).
+    frames_in: u64,
+    bytes_in: u64,
     /// Plain writes not yet handed to the writer task.
     pending: Vec<u8>,
 }
@@ -171,6 +181,8 @@ pub async fn play(
         drop_after_my_close: false,
         drop_now: false,
         read_paused_until: None,
+        frames_in: 0,
+        bytes_in: 0,
         pending: Vec::new(),
     };
     if !leftover.is_empty() {
@@ -518,6 +530,8 @@ impl Player<'_> {
             self.close_at,
             self.close_hs_at,
             self.drop_at,
+            // Reading resumes when a pause ends, not at the next unrelated timer.
+            self.read_paused_until,
         ]
         .into_iter()
         .flatten()
@@ -656,6 +670,19 @@ impl Player<'_> {
     }
 
     fn on_frame(&mut self, f: crate::wire::frame::Frame) {
+        self.frames_in += 1;
+        self.bytes_in = self.bytes_in.saturating_add(f.payload.len() as u64);
+        if self.frames_in > MAX_FRAMES_IN || self.bytes_in > MAX_BYTES_IN {
+            // Once: later frames are dropped unread while the close goes out.
+            if !self.rx_poisoned {
+                self.rx_poisoned = true;
+                self.fail(
+                    1008,
+                    "the peer sent more frames or bytes than wsspec keeps for one case",
+                );
+            }
+            return;
+        }
         if let Some(v) = self.violation(&f) {
             self.fail(1002, &v);
             return;
