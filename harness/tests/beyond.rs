@@ -423,39 +423,28 @@ async fn check_fault(spec: &FaultSpec) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fault_short_key() {
-    check_fault(&FAULTS[0]).await;
+/// One named test per fault, looking its spec up by fault (not by position).
+macro_rules! fault_tests {
+    ($($name:ident => $fault:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            let spec = FAULTS
+                .iter()
+                .find(|s| s.fault == HsFault::$fault)
+                .expect("a spec for this fault");
+            check_fault(spec).await;
+        }
+    )*};
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fault_version_8() {
-    check_fault(&FAULTS[1]).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fault_unoffered_protocol() {
-    check_fault(&FAULTS[2]).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fault_bad_window_bits() {
-    check_fault(&FAULTS[3]).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fault_alloc_declared_length() {
-    check_fault(&FAULTS[4]).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fault_inflate_unbounded() {
-    check_fault(&FAULTS[5]).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fault_quadratic_protocol() {
-    check_fault(&FAULTS[6]).await;
+fault_tests! {
+    fault_short_key => AcceptShortKey,
+    fault_version_8 => AcceptVersion8,
+    fault_unoffered_protocol => UnofferedProtocol,
+    fault_bad_window_bits => AcceptBadWindowBits,
+    fault_alloc_declared_length => AllocDeclaredLength,
+    fault_inflate_unbounded => InflateUnbounded,
+    fault_quadratic_protocol => QuadraticProtocol,
 }
 
 #[test]
@@ -477,6 +466,7 @@ async fn timing_verdicts_are_stable() {
     let linear = faulty_hs::start(HsFault::None).await.unwrap();
     let quadratic = faulty_hs::start(HsFault::QuadraticProtocol).await.unwrap();
     let list: Vec<Case> = pick(&["security/redos-protocol-list"]);
+    assert_eq!(list.len(), 1);
     let mut seen: BTreeMap<(String, &str), Vec<Verdict>> = BTreeMap::new();
     for _ in 0..10 {
         for (server, name, cases) in [
@@ -491,6 +481,7 @@ async fn timing_verdicts_are_stable() {
             }
         }
     }
+    assert_eq!(seen.len(), timing.len() + list.len(), "every case ran");
     for ((id, name), verdicts) in &seen {
         let want = if *name == "quadratic" { NS } else { OK };
         assert!(
@@ -560,7 +551,11 @@ const WS: Known = &[
 
 fn compare(agent: &str, results: &BTreeMap<String, CaseResult>, known: Known) {
     let known: BTreeMap<&str, Verdict> = known.iter().copied().collect();
-    let mut problems = Vec::new();
+    let mut problems: Vec<String> = known
+        .keys()
+        .filter(|id| !results.contains_key(**id))
+        .map(|id| format!("recorded but not run: {id}"))
+        .collect();
     for r in results.values() {
         let dead = r.result.contains("did not survive");
         match known.get(r.id.as_str()) {

@@ -105,6 +105,15 @@ fn cases_lists_the_catalogue_with_levels_and_rfc() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("2.10") && out.contains("RFC 6455"), "{out}");
     assert!(out.lines().any(|l| l.trim_start().starts_with("10.1.1")));
+    // Each case line: id, level, RFC section, title.
+    let first = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("1.1.1 "))
+        .expect("a line for 1.1.1");
+    assert!(
+        first.contains("MUST") && first.contains("RFC 6455 §5.2"),
+        "{first}"
+    );
 }
 
 #[test]

@@ -250,23 +250,13 @@ async fn accept_unmasked() {
     check_fault(Fault::AcceptUnmasked, |_| Expected::default()).await;
 }
 
-/// wsspec's own case for unmasked client frames: the lead's `framing/unmasked-text` if
-/// the catalogue has it, else an equivalent one built here.
+/// wsspec's own case for unmasked client frames (cases/wsspec/framing.json).
 fn unmasked_case() -> Case {
     wsspec::catalogue::builtin()
         .unwrap()
         .into_iter()
         .find(|c| c.id == "framing/unmasked-text")
-        .unwrap_or_else(|| {
-            case("framing/unmasked-text", "Send an unmasked text frame")
-                .rfc("RFC 6455 §5.1")
-                .requirement("A server MUST close the connection upon receiving an unmasked frame.")
-                .send(text("Hello").unmasked())
-                .kill_after(1.0)
-                .expect_events([])
-                .peer_fails([1002])
-                .build()
-        })
+        .expect("framing/unmasked-text is in the catalogue")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -32,6 +32,14 @@ fn wsspec(args: &[&str]) -> Output {
         .expect("run wsspec")
 }
 
+/// Run wsspec, assert its exit code, and return stdout then stderr.
+fn expect_exit(code: i32, args: &[&str]) -> String {
+    let o = wsspec(args);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(code), "wsspec {args:?}: {out}");
+    out
+}
+
 /// stdout then stderr.
 fn text(o: &Output) -> String {
     format!(
@@ -89,17 +97,18 @@ fn stale_known_failing_entry_fails_the_run() {
     let dir = tempfile::tempdir().expect("tempdir");
     let list = dir.path().join("known.txt");
     std::fs::write(&list, "2.1\n").expect("write list");
-    let o = wsspec(&[
-        "run",
-        "-q",
-        "--no-write",
-        "-c",
-        "2.1",
-        "--known-failing",
-        path_str(&list),
-    ]);
-    let out = text(&o);
-    assert_eq!(o.status.code(), Some(1), "{out}");
+    let out = expect_exit(
+        1,
+        &[
+            "run",
+            "-q",
+            "--no-write",
+            "-c",
+            "2.1",
+            "--known-failing",
+            path_str(&list),
+        ],
+    );
     let want = format!("{}:1: 2.1 passes now; delete this line", list.display());
     assert!(out.contains(&want), "{out}");
 }
@@ -110,21 +119,21 @@ fn known_failure_that_really_fails_passes_the_gate() {
     let broken = Broken::start(Fault::NoPong);
     let url = broken.url();
     // Without the list the run fails: 2.1 really fails against this server.
-    let o = wsspec(&["run", &url, "-q", "--no-write", "-c", "2.1,2.5"]);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    expect_exit(1, &["run", &url, "-q", "--no-write", "-c", "2.1,2.5"]);
 
-    let o = wsspec(&[
-        "run",
-        &url,
-        "-q",
-        "--no-write",
-        "-c",
-        "2.1,2.5",
-        "--known-failing",
-        "2.1",
-    ]);
-    let out = text(&o);
-    assert_eq!(o.status.code(), Some(0), "{out}");
+    let out = expect_exit(
+        0,
+        &[
+            "run",
+            &url,
+            "-q",
+            "--no-write",
+            "-c",
+            "2.1,2.5",
+            "--known-failing",
+            "2.1",
+        ],
+    );
     assert!(out.contains("1 known failure"), "{out}");
 
     // The same from a list file with comments, scoped to the agent by pattern.
@@ -135,19 +144,21 @@ fn known_failure_that_really_fails_passes_the_gate() {
         "# NoPong never answers pings\n\nbroken*:2.1  # issue 7\n",
     )
     .expect("write list");
-    let o = wsspec(&[
-        "run",
-        &url,
-        "-q",
-        "--no-write",
-        "--agent",
-        "broken server",
-        "-c",
-        "2.1,2.5",
-        "--known-failing",
-        path_str(&list),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    expect_exit(
+        0,
+        &[
+            "run",
+            &url,
+            "-q",
+            "--no-write",
+            "--agent",
+            "broken server",
+            "-c",
+            "2.1,2.5",
+            "--known-failing",
+            path_str(&list),
+        ],
+    );
 }
 
 #[test]
@@ -156,19 +167,20 @@ fn known_flaky_case_is_reported_but_never_gates() {
     let broken = Broken::start(Fault::NoPong);
     let dir = tempfile::tempdir().expect("tempdir");
     let out_dir = dir.path().join("out");
-    let o = wsspec(&[
-        "run",
-        &broken.url(),
-        "-q",
-        "-c",
-        "2.1,2.5",
-        "--known-flaky",
-        "2.1",
-        "--out",
-        path_str(&out_dir),
-    ]);
-    let out = text(&o);
-    assert_eq!(o.status.code(), Some(0), "{out}");
+    let out = expect_exit(
+        0,
+        &[
+            "run",
+            &broken.url(),
+            "-q",
+            "-c",
+            "2.1,2.5",
+            "--known-flaky",
+            "2.1",
+            "--out",
+            path_str(&out_dir),
+        ],
+    );
     assert!(
         out.contains("known-flaky cases that failed (not gated): 2.1"),
         "{out}"
@@ -185,13 +197,13 @@ fn known_flaky_case_is_reported_but_never_gates() {
 #[test]
 fn empty_selections_are_usage_errors() {
     let _serial = serial();
-    let o = wsspec(&["run", "--no-write", "-c", "2.1", "-x", "2.1"]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    let o = wsspec(&["run", "--no-write", "-c", "2.1,2.2", "--partition", "3/3"]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("this part is empty"), "{}", text(&o));
-    let o = wsspec(&["run", "--no-write", "-c", "2.1", "--partition", "4/3"]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    expect_exit(2, &["run", "--no-write", "-c", "2.1", "-x", "2.1"]);
+    let out = expect_exit(
+        2,
+        &["run", "--no-write", "-c", "2.1,2.2", "--partition", "3/3"],
+    );
+    assert!(out.contains("this part is empty"), "{out}");
+    expect_exit(2, &["run", "--no-write", "-c", "2.1", "--partition", "4/3"]);
 }
 
 #[test]
@@ -199,15 +211,17 @@ fn diff_reports_a_regression_by_name() {
     let _serial = serial();
     let dir = tempfile::tempdir().expect("tempdir");
     let old_dir = dir.path().join("old");
-    let o = wsspec(&[
-        "run",
-        "-q",
-        "-c",
-        "1.1.1,2.1,2.2",
-        "--out",
-        path_str(&old_dir),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    expect_exit(
+        0,
+        &[
+            "run",
+            "-q",
+            "-c",
+            "1.1.1,2.1,2.2",
+            "--out",
+            path_str(&old_dir),
+        ],
+    );
     let old = old_dir.join("report.json");
     let index = old_dir.join("autobahn/index.json");
 
@@ -225,9 +239,7 @@ fn diff_reports_a_regression_by_name() {
     let new = dir.path().join("new.json");
     std::fs::write(&new, serde_json::to_string_pretty(&v).expect("json")).expect("write");
 
-    let o = wsspec(&["diff", path_str(&old), path_str(&new)]);
-    let out = text(&o);
-    assert_eq!(o.status.code(), Some(1), "{out}");
+    let out = expect_exit(1, &["diff", path_str(&old), path_str(&new)]);
     assert!(out.contains("regressions (2):"), "{out}");
     assert!(out.contains("  1.1.1: OK / OK (1000) → missing"), "{out}");
     assert!(
@@ -239,34 +251,27 @@ fn diff_reports_a_regression_by_name() {
     assert!(!out.contains("2.1:"), "2.1 did not change: {out}");
 
     // Missing cases may be allowed; the changed verdict is still a regression.
-    let o = wsspec(&["diff", "--allow-missing", path_str(&old), path_str(&new)]);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(text(&o).contains("regression (1):"), "{}", text(&o));
+    let out = expect_exit(
+        1,
+        &["diff", "--allow-missing", path_str(&old), path_str(&new)],
+    );
+    assert!(out.contains("regression (1):"), "{out}");
 
     // Autobahn's index.json on either side; the same run in both shapes is no change.
-    let o = wsspec(&["diff", path_str(&index), path_str(&new)]);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    let o = wsspec(&["diff", path_str(&old), path_str(&index)]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(text(&o).contains("no differences: 3 cases"), "{}", text(&o));
+    expect_exit(1, &["diff", path_str(&index), path_str(&new)]);
+    let out = expect_exit(0, &["diff", path_str(&old), path_str(&index)]);
+    assert!(out.contains("no differences: 3 cases"), "{out}");
     // The reverse direction is a fix and exits 0.
-    let o = wsspec(&["diff", path_str(&new), path_str(&old)]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(text(&o).contains("fix (1):\n  2.2"), "{}", text(&o));
+    let out = expect_exit(0, &["diff", path_str(&new), path_str(&old)]);
+    assert!(out.contains("fix (1):\n  2.2"), "{out}");
 
     // Unreadable input.
     let missing = dir.path().join("missing.json");
-    let o = wsspec(&["diff", path_str(&old), path_str(&missing)]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    expect_exit(2, &["diff", path_str(&old), path_str(&missing)]);
     let junk = dir.path().join("junk.json");
     std::fs::write(&junk, "[1, 2]").expect("write");
-    let o = wsspec(&["diff", path_str(&junk), path_str(&old)]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(
-        text(&o).contains("neither a wsspec report.json"),
-        "{}",
-        text(&o)
-    );
+    let out = expect_exit(2, &["diff", path_str(&junk), path_str(&old)]);
+    assert!(out.contains("neither a wsspec report.json"), "{out}");
 }
 
 #[test]
@@ -279,35 +284,39 @@ fn partitions_merge_to_the_unpartitioned_verdicts() {
     const UNSTABLE: &str = "7.1.6";
     let dir = tempfile::tempdir().expect("tempdir");
     let whole = dir.path().join("whole");
-    let o = wsspec(&[
-        "run",
-        "-q",
-        "-c",
-        SELECTION,
-        "-x",
-        UNSTABLE,
-        "--out",
-        path_str(&whole),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-
-    let mut parts = Vec::new();
-    let mut sizes = Vec::new();
-    for k in 1..=3 {
-        let out = dir.path().join(format!("part{k}"));
-        let o = wsspec(&[
+    expect_exit(
+        0,
+        &[
             "run",
             "-q",
             "-c",
             SELECTION,
             "-x",
             UNSTABLE,
-            "--partition",
-            &format!("{k}/3"),
             "--out",
-            path_str(&out),
-        ]);
-        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+            path_str(&whole),
+        ],
+    );
+
+    let mut parts = Vec::new();
+    let mut sizes = Vec::new();
+    for k in 1..=3 {
+        let out = dir.path().join(format!("part{k}"));
+        expect_exit(
+            0,
+            &[
+                "run",
+                "-q",
+                "-c",
+                SELECTION,
+                "-x",
+                UNSTABLE,
+                "--partition",
+                &format!("{k}/3"),
+                "--out",
+                path_str(&out),
+            ],
+        );
         sizes.push(verdicts(&out.join("report.json")).len());
         parts.push(out);
     }
@@ -320,8 +329,7 @@ fn partitions_merge_to_the_unpartitioned_verdicts() {
     let merged = dir.path().join("merged");
     let mut args = vec!["merge", "-q", "--out", path_str(&merged)];
     args.extend(parts.iter().map(|p| path_str(p)));
-    let o = wsspec(&args);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    expect_exit(0, &args);
     assert_eq!(
         verdicts(&merged.join("report.json")),
         verdicts(&whole.join("report.json"))
@@ -329,16 +337,18 @@ fn partitions_merge_to_the_unpartitioned_verdicts() {
     assert!(merged.join("autobahn/index.json").is_file());
 
     // Merging a part twice names the duplicated cases.
-    let o = wsspec(&[
-        "merge",
-        "-q",
-        "--out",
-        path_str(&dir.path().join("dup")),
-        path_str(&parts[0]),
-        path_str(&parts[0]),
-    ]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("1.1.1 of "), "{}", text(&o));
+    let out = expect_exit(
+        2,
+        &[
+            "merge",
+            "-q",
+            "--out",
+            path_str(&dir.path().join("dup")),
+            path_str(&parts[0]),
+            path_str(&parts[0]),
+        ],
+    );
+    assert!(out.contains("1.1.1 of "), "{out}");
 }
 
 #[test]
@@ -391,17 +401,19 @@ fn config_runs_every_server_as_an_agent() {
 
     // Gate it per agent; --out overrides the spec's outdir.
     let other = dir.path().join("other");
-    let o = wsspec(&[
-        "run",
-        "-q",
-        "--config",
-        path_str(&spec),
-        "--known-failing",
-        "broken:2.1",
-        "--out",
-        path_str(&other),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    expect_exit(
+        0,
+        &[
+            "run",
+            "-q",
+            "--config",
+            path_str(&spec),
+            "--known-failing",
+            "broken:2.1",
+            "--out",
+            path_str(&other),
+        ],
+    );
     assert!(other.join("report.json").is_file());
     drop((reference, broken));
 }
@@ -431,13 +443,15 @@ fn bad_configs_are_clear_usage_errors() {
         assert!(out.contains(path_str(&spec)), "{body}: {out}");
     }
     std::fs::write(&spec, "{\"servers\": [{\"url\": \"ws://127.0.0.1:9\"}]}").expect("write");
-    let o = wsspec(&[
-        "run",
-        "ws://127.0.0.1:9",
-        "--no-write",
-        "--config",
-        path_str(&spec),
-    ]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("cannot be used with"), "{}", text(&o));
+    let out = expect_exit(
+        2,
+        &[
+            "run",
+            "ws://127.0.0.1:9",
+            "--no-write",
+            "--config",
+            path_str(&spec),
+        ],
+    );
+    assert!(out.contains("cannot be used with"), "{out}");
 }

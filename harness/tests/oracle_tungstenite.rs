@@ -22,6 +22,7 @@ async fn verdicts_equal_autobahns_published_results_for_tungstenite() {
     let cases: Vec<&wsspec::case::Case> = all.iter().filter(|c| !c.id.contains('/')).collect();
     assert_eq!(cases.len(), 247);
     let results = wsspec::runner::run_all(&target, &Settings::default(), &cases, 32, |_| {}).await;
+    assert_eq!(results.len(), cases.len(), "one result per case");
 
     let mut mismatches = BTreeMap::new();
     for r in &results {

@@ -60,6 +60,7 @@ async fn origin_verdicts(url: &str, allow: Option<Vec<String>>) -> Vec<(String, 
         .collect();
     assert!(cases.len() >= 4);
     let results = wsspec::runner::run_all(&target, &settings, &cases, 8, |_| {}).await;
+    assert_eq!(results.len(), cases.len(), "one result per case");
     results.into_iter().map(|r| (r.id, r.behavior)).collect()
 }
 

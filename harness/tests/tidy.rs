@@ -226,7 +226,9 @@ fn whitespace_fixed(text: &str) -> String {
 fn case_files_are_canonically_formatted() {
     let mut problems = Vec::new();
     let mut rewritten = Vec::new();
-    for p in files(&root().join("cases"), ".json") {
+    let case_files = files(&root().join("cases"), ".json");
+    assert!(!case_files.is_empty(), "no case files found under cases/");
+    for p in case_files {
         let name = rel(&p);
         let text = std::fs::read_to_string(&p).expect("read case file");
         if let Err(e) = serde_json::from_str::<serde_json::Value>(&text) {
@@ -308,10 +310,10 @@ fn no_should_panic_and_no_dbg() {
     // Built at run time so that this file does not match itself.
     let needles = [["#[should", "_panic"].concat(), ["dbg", "!("].concat()];
     let mut found = Vec::new();
-    for p in rust_sources() {
-        let Ok(text) = std::fs::read_to_string(&p) else {
-            continue;
-        };
+    let sources = rust_sources();
+    assert!(!sources.is_empty(), "no Rust sources found");
+    for p in sources {
+        let text = std::fs::read_to_string(&p).expect("read Rust source");
         for (n, line) in text.lines().enumerate() {
             for needle in &needles {
                 if line.contains(needle.as_str()) {
