@@ -76,6 +76,10 @@ pub struct RunArgs {
     /// Accept any TLS certificate (for wss:// test servers with self-signed certs).
     #[arg(long)]
     pub insecure: bool,
+    /// Trust the CA certificate(s) in this PEM file for wss:// (besides the usual web
+    /// roots): for servers whose certificate a private or self-signed CA issued.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
     /// Send this Origin header.
     #[arg(long, value_name = "ORIGIN")]
     pub origin: Option<String>,
@@ -187,6 +191,10 @@ pub(crate) async fn run(a: RunArgs) -> Result<ExitCode, Error> {
         ..Settings::default()
     };
 
+    let ca_certs = std::sync::Arc::new(match &a.ca_cert {
+        Some(p) => conn::load_ca_certs(p)?,
+        None => Vec::new(),
+    });
     // The embedded server (when no URL is given) lives as long as this function.
     let mut embedded = None;
     // Reach every server before running anything: an unreachable one is an error (exit
@@ -206,6 +214,7 @@ pub(crate) async fn run(a: RunArgs) -> Result<ExitCode, Error> {
         };
         let mut target = Target::parse(&url)?;
         target.insecure = a.insecure;
+        target.ca_certs = ca_certs.clone();
         if let Some(o) = &p.origin {
             target.extra_headers.push(("Origin".into(), o.clone()));
         }
