@@ -159,22 +159,6 @@ async fn fixed_case_asks_for_its_line_to_be_deleted() {
     assert!(!text.contains("-99.9"), "{text}");
 }
 
-#[test]
-#[should_panic(expected = "+3.1  # FAILED / FAILED")]
-fn assert_known_failing_panics_on_an_unlisted_failure() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let report = rt.block_on(async {
-        let _serial = SERIAL.lock().await;
-        let server = faulty::start(Fault::IgnoreRsv).await.unwrap();
-        Suite::new()
-            .cases(["3.1"])
-            .test_server(server.url())
-            .await
-            .unwrap()
-    });
-    report.assert_known_failing(file("tests/known-failing/none.txt"));
-}
-
 /// An axum WebSocket route, served by axum itself, tested by URL.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn axum_endpoint() {
