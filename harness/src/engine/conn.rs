@@ -211,10 +211,21 @@ fn describe_tls_error(target: &Target, e: &std::io::Error) -> String {
         },
         Some(TlsError::InvalidMessage(_)) | Some(TlsError::InappropriateHandshakeMessage { .. }) => {
             format!(
-                "TLS handshake with {server} failed: the server does not speak TLS ({e}); use ws:// for plain TCP"
+                "TLS handshake with {server} failed: the server does not speak TLS ({e}); \
+                 use ws:// for plain TCP"
             )
         }
         Some(other) => format!("TLS handshake with {server} failed: {other}"),
+        None if matches!(
+            e.kind(),
+            std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset
+        ) =>
+        {
+            format!(
+                "TLS handshake with {server} failed: the server closed the connection ({e}); \
+                 is it serving TLS? use ws:// for plain TCP"
+            )
+        }
         None => format!("TLS handshake with {server} failed: {e}"),
     }
 }
