@@ -8,11 +8,11 @@
 #   WSSPEC          wsspec binary to use; unset = install it from this checkout with
 #                   `cargo install --locked --path harness` into $WSSPEC_ROOT
 #   WSSPEC_ROOT     install root (default: target/ci-recipe/install)
-#   SERVER_CMD      command that starts the server under test in the foreground and
-#                   prints a line containing its ws:// URL (default: wsspec's own
-#                   reference server, `wsspec serve --port 0`)
-#   URL             the server's URL, when SERVER_CMD does not print it or the
-#                   server is already running (then SERVER_CMD is not started)
+#   SERVER_CMD      command that runs the server under test in the foreground
+#                   (default: wsspec's own reference server, `wsspec serve --port 0`)
+#   URL             the server's ws:// URL; without it, the first ws:// URL that
+#                   SERVER_CMD prints. URL alone (no SERVER_CMD): a server that already
+#                   runs.
 #   KNOWN_FAILING   known-failing file (default: reports/baseline/embedded.known-failing.txt)
 #   OUT             report directory (default: target/ci-recipe/report)
 #   WSSPEC_ARGS     more `wsspec run` arguments, e.g. "-x 9.* --strict"
@@ -34,7 +34,8 @@ if [[ -z "${WSSPEC:-}" ]]; then
 fi
 "$WSSPEC" --version
 
-# 2. Start the server under test, and wait (bounded) until it says where it listens.
+# 2. Start the server under test (unless only URL is given: a server that already
+#    runs), and wait, bounded, until it prints its URL or accepts on URL's port.
 server_pid=
 log=
 cleanup() {
@@ -42,18 +43,25 @@ cleanup() {
     if [[ -n "$log" ]]; then rm -f "$log"; fi
 }
 trap cleanup EXIT
-if [[ -z "${URL:-}" ]]; then
+if [[ -n "${SERVER_CMD:-}" || -z "${URL:-}" ]]; then
     log=$(mktemp "$work/server.XXXXXX.log")
     # shellcheck disable=SC2086  # SERVER_CMD is a command line
     ${SERVER_CMD:-$WSSPEC serve --port 0} >"$log" 2>&1 &
     server_pid=$!
+    up=
     for _ in $(seq 1 100); do
-        URL=$(grep -oE 'wss?://[^ ]+' "$log" | head -n1 || true)
-        [[ -n "$URL" ]] && break
+        if [[ -z "${URL:-}" ]]; then
+            URL=$(grep -oE 'wss?://[^ ]+' "$log" | head -n1 || true)
+            [[ -n "$URL" ]] && { up=1; break; }
+        else
+            hostport=${URL#*://}
+            hostport=${hostport%%/*}
+            if (exec 3<>"/dev/tcp/${hostport%:*}/${hostport##*:}") 2>/dev/null; then up=1; break; fi
+        fi
         kill -0 "$server_pid" 2>/dev/null || { echo "ci-recipe: the server exited:" >&2; cat "$log" >&2; exit 2; }
         sleep 0.1
     done
-    [[ -n "$URL" ]] || { echo "ci-recipe: no ws:// URL from the server within 10 s:" >&2; cat "$log" >&2; exit 2; }
+    [[ -n "$up" ]] || { echo "ci-recipe: the server did not come up within 10 s:" >&2; cat "$log" >&2; exit 2; }
 fi
 echo "ci-recipe: testing $URL"
 

@@ -92,3 +92,74 @@ fn recipe_fails_with_2_when_the_server_does_not_come_up() {
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+/// SERVER_CMD with a fixed port and URL: the recipe waits until the port accepts.
+#[test]
+fn recipe_waits_for_a_server_on_a_known_port() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    drop(l);
+    let dir = tempfile::tempdir().unwrap();
+    let server = format!("{} serve --port {port}", env!("CARGO_BIN_EXE_wsspec"));
+    let url = format!("ws://127.0.0.1:{port}/");
+    let o = recipe(&[
+        ("OUT", dir.path().join("r").to_str().unwrap()),
+        ("SERVER_CMD", &server),
+        ("URL", &url),
+        ("WSSPEC_ARGS", "-c 1.1.*"),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains(&format!("testing {url}")), "{}", text(&o));
+}
+
+/// Every `wsspec` command of docs/ci.md's GitHub Actions job parses with the real
+/// argument parser (folded `run: >-` blocks joined), so the docs cannot drift.
+#[test]
+fn documented_github_job_uses_real_flags() {
+    use clap::Parser;
+    let doc = std::fs::read_to_string(root().join("docs/ci.md")).unwrap();
+    let yaml = doc
+        .split("```yaml")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .expect("docs/ci.md has a yaml block");
+    let lines: Vec<&str> = yaml.lines().collect();
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let mut commands = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let l = lines[i];
+        let t = l.trim_start().trim_start_matches("- ");
+        if let Some(rest) = t.strip_prefix("run:") {
+            let rest = rest.trim();
+            if rest == ">-" || rest == "|" {
+                let mut cmd = String::new();
+                let base = indent(l);
+                i += 1;
+                while i < lines.len() && indent(lines[i]) > base && !lines[i].trim().is_empty() {
+                    cmd.push_str(lines[i].trim());
+                    cmd.push(if rest == "|" { '\n' } else { ' ' });
+                    i += 1;
+                }
+                commands.extend(cmd.lines().map(str::to_string));
+                continue;
+            }
+            commands.push(rest.to_string());
+        }
+        i += 1;
+    }
+    let wsspec: Vec<&String> = commands
+        .iter()
+        .filter(|c| c.starts_with("wsspec "))
+        .collect();
+    assert!(
+        !wsspec.is_empty(),
+        "no wsspec command found in {commands:?}"
+    );
+    for c in wsspec {
+        let args: Vec<&str> = c.split_whitespace().collect();
+        if let Err(e) = wsspec::cli::Cli::try_parse_from(&args) {
+            panic!("docs/ci.md: `{c}` does not parse:\n{e}");
+        }
+    }
+}
