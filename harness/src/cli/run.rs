@@ -191,10 +191,7 @@ pub(crate) async fn run(a: RunArgs) -> Result<ExitCode, Error> {
         ..Settings::default()
     };
 
-    let ca_certs = std::sync::Arc::new(match &a.ca_cert {
-        Some(p) => conn::load_ca_certs(p)?,
-        None => Vec::new(),
-    });
+    let ca_certs = crate::api::load_ca_files(a.ca_cert.as_slice())?;
     // The embedded server (when no URL is given) lives as long as this function.
     let mut embedded = None;
     // Reach every server before running anything: an unreachable one is an error (exit
@@ -212,17 +209,13 @@ pub(crate) async fn run(a: RunArgs) -> Result<ExitCode, Error> {
                 url
             }
         };
-        let mut target = Target::parse(&url)?;
-        target.insecure = a.insecure;
-        target.ca_certs = ca_certs.clone();
-        if let Some(o) = &p.origin {
-            target.extra_headers.push(("Origin".into(), o.clone()));
-        }
-        if !p.protocols.is_empty() {
-            target
-                .extra_headers
-                .push(("Sec-WebSocket-Protocol".into(), p.protocols.join(", ")));
-        }
+        let target = crate::api::target_for(
+            &url,
+            a.insecure,
+            &ca_certs,
+            p.origin.as_deref(),
+            &p.protocols,
+        )?;
         let server_header = conn::probe(&target, &settings).await?;
         let mut agent = p
             .agent
