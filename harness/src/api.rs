@@ -545,13 +545,22 @@ impl Report {
                 ""
             }
         );
-        for m in &outcome.messages {
-            if m.level == gate::Level::Error {
-                message.push_str(&format!("  {}\n", m.text));
-            }
+        // The fix first, then why: stale entries, and what the first failures were about.
+        message.push_str(&format!(
+            "change the file like this (+ add the line, - delete it), or run the test with \
+             {BLESS_ENV}=1 to write it:\n{diff}"
+        ));
+        // gate::evaluate lists one error per unexpected failure first, then the stale
+        // entries.
+        let stale = outcome
+            .messages
+            .iter()
+            .filter(|m| m.level == gate::Level::Error)
+            .skip(outcome.unexpected_failures.len());
+        for m in stale {
+            message.push_str(&format!("  {}\n", m.text));
         }
-        // What each unexpected failure was about, in a line or two.
-        const DETAILED: usize = 10;
+        const DETAILED: usize = 5;
         for c in outcome.unexpected_failures.iter().take(DETAILED) {
             let found = self
                 .model
@@ -562,8 +571,10 @@ impl Report {
                 .find(|r| r.id == c.id);
             if let Some(r) = found {
                 message.push_str(&format!(
-                    "  {}: {}\n      expected: {}\n      actual:   {}\n",
+                    "  {} failed ({} / {}): {}\n      expected: {}\n      actual:   {}\n",
                     r.id,
+                    r.behavior,
+                    r.behavior_close,
                     r.title,
                     one_line(&r.expected),
                     one_line(&r.actual)
@@ -572,14 +583,10 @@ impl Report {
         }
         if outcome.unexpected_failures.len() > DETAILED {
             message.push_str(&format!(
-                "  … and {} more failures (the report has every detail: Report::write_to)\n",
+                "  … and {} more failures (every detail and wire trace: Report::write_to)\n",
                 outcome.unexpected_failures.len() - DETAILED
             ));
         }
-        message.push_str(&format!(
-            "change the file like this (+ add the line, - delete it), or run the test with \
-             {BLESS_ENV}=1 to write it:\n{diff}"
-        ));
         Err(Mismatch {
             path: path.to_path_buf(),
             message,
