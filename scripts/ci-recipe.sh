@@ -2,7 +2,8 @@
 # wsspec in a plain shell CI job (GitLab, Jenkins, Buildkite, a cron box): install
 # wsspec, start the server under test, run the catalogue, keep the reports, write the
 # Markdown summary where the CI shows it, and gate on the known-failing file.
-# docs/ci.md explains each step; `cargo xtask ci` runs this script as it is.
+# docs/ci.md explains each step; `cargo xtask ci` runs this script (with WSSPEC set to
+# the binary its tests built).
 #
 # Settings (environment):
 #   WSSPEC          wsspec binary to use; unset = install it from this checkout with

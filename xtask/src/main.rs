@@ -92,7 +92,18 @@ fn ci(sh: &Shell) -> Result<()> {
     step("cargo test (unit, catalogue oracle, faults, hostile targets, real peers)");
     cmd!(sh, "cargo test --workspace").run()?;
     step("scripts/ci-recipe.sh (the documented shell CI recipe, against the embedded server)");
-    cmd!(sh, "bash scripts/ci-recipe.sh").run()?;
+    // With the binary `cargo test` just built: the recipe's `cargo install` step would
+    // add a release build of several minutes to every CI run (it was checked by hand
+    // from a fresh clone; README "Install").
+    cmd!(sh, "cargo build --quiet -p wsspec").run()?;
+    let wsspec = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| project_root().join("target"))
+        .join("debug/wsspec");
+    cmd!(sh, "bash scripts/ci-recipe.sh")
+        .env("WSSPEC", &wsspec)
+        .env("OUT", project_root().join("target/ci-recipe/report"))
+        .run()?;
     step("cargo xtask gate (known failures, baselines)");
     gate::run(sh, &[])?;
     step("cargo xtask fuzz --smoke (every fuzz target for a few seconds)");
