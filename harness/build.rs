@@ -1,5 +1,7 @@
 //! Embeds every `cases/**/*.json` file into the binary, so the catalogue needs no files
 //! at run time. Users can still load more with `--cases-dir`.
+//!
+//! `harness/cases` links to the workspace's `cases/`; a packaged crate holds a copy.
 use std::{env, fs, path::Path};
 
 fn collect(dir: &Path, root: &Path, out: &mut Vec<(String, String)>) {
@@ -24,7 +26,21 @@ fn collect(dir: &Path, root: &Path, out: &mut Vec<(String, String)>) {
 }
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../cases");
+    // `harness/cases` is a symlink to the workspace's `cases/`, so that `cargo package`
+    // (which follows it) ships the case files inside the crate. Where the symlink did not
+    // survive the checkout (Windows without symlink support: a small text file), read
+    // the workspace directory directly.
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = if manifest.join("cases").is_dir() {
+        manifest.join("cases")
+    } else {
+        manifest.join("../cases")
+    };
+    assert!(
+        root.is_dir(),
+        "no case directory at {}: the crate needs its cases/ to build",
+        root.display()
+    );
     println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();
     collect(&root, &root, &mut files);

@@ -10,7 +10,12 @@ pub enum Error {
     Usage(String),
     /// A case file does not parse or does not make sense. `location` is `file:line:column`.
     #[error("{location}: {message}")]
-    CaseFile { location: String, message: String },
+    CaseFile {
+        /// `file:line:column` of the problem.
+        location: String,
+        /// What is wrong there.
+        message: String,
+    },
     /// The target could not be reached or did not complete a WebSocket handshake.
     #[error("{0}")]
     Target(String),

@@ -1,27 +1,111 @@
-//! wsspec: a WebSocket conformance and fuzz testing harness.
+//! wsspec plays a WebSocket conformance catalogue (Autobahn|Testsuite's cases plus its
+//! own handshake, negotiation and security sections, RFC 6455 / RFC 7692) against a
+//! server and judges every case with Autobahn's verdicts. As a library it runs inside
+//! `cargo test`: no Docker, no Python, no second terminal.
 //!
-//! * [`wire`] — the byte-level codec: frames of any shape, handshake bytes, UTF-8.
-//! * [`case`] — the case model (JSON or builder), loading and selection.
-//! * [`catalogue`] — the built-in cases (Autobahn's numbering) that need computing.
-//! * [`engine`] — plays one case over one connection and judges it like Autobahn.
-//! * [`runner`] — runs many cases concurrently against a target.
-//! * [`report`] — the result model and one module per output format.
-//! * [`server`] — the embedded reference echo server (tokio-tungstenite).
+//! # Example: test your server's connection handler
+//!
+//! A dev-dependency on `wsspec` and `tokio` (features `macros`, `rt-multi-thread`,
+//! `net`), and one test. Here the server is a tokio-tungstenite echo handler; yours is
+//! whatever accepts a [`tokio::net::TcpStream`] and echoes every text and binary
+//! message back unchanged.
+//!
+//! ```
+//! use futures_util::{SinkExt, StreamExt};
+//! use tokio::net::{TcpListener, TcpStream};
+//!
+//! /// The server under test: echo every data message.
+//! async fn echo(stream: TcpStream) {
+//!     let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else { return };
+//!     while let Some(Ok(msg)) = ws.next().await {
+//!         if (msg.is_text() || msg.is_binary()) && ws.send(msg).await.is_err() {
+//!             return;
+//!         }
+//!     }
+//! }
+//!
+//! # async fn doc() {
+//! // #[tokio::test]
+//! // async fn websocket_conformance() {
+//! let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+//! let report = wsspec::Suite::new()
+//!     .cases(["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*"]) // Autobahn's sections
+//!     .test_server_on(listener, "/", echo)
+//!     .await
+//!     .expect("the harness could not run");
+//! report.write_to("target/wsspec").unwrap(); // index.html, report.json, junit.xml…
+//! // Every failing case must be listed in this file, and every listed case must still
+//! // fail; otherwise the test panics with the lines to add or delete.
+//! report.assert_known_failing("tests/wsspec-known-failing.txt");
+//! // }
+//! # }
+//! # // What `#[tokio::test]` builds: a current-thread runtime.
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(doc());
+//! ```
+//!
+//! A missing known-failing file reads as empty. When the server is broken, the panic
+//! names each case and shows the fix to the file as a diff:
+//!
+//! ```text
+//! the conformance run does not match the known-failing file tests/wsspec-known-failing.txt
+//!   3.1 failed (FAILED / OK) and is not a known failure
+//! change the file like this (+ add the line, - delete it), or run the test with WSSPEC_BLESS=1 to write it:
+//! --- tests/wsspec-known-failing.txt (committed)
+//! +++ tests/wsspec-known-failing.txt (this run)
+//! @@ -0,0 +1,1 @@
+//! +3.1  # FAILED / OK
+//! ```
+//!
+//! A server that runs elsewhere (another process, an axum router you spawned) is
+//! tested by URL or address instead: `Suite::new().test_server("ws://127.0.0.1:9001/ws")`.
+//! `wss://` works with [`Suite::ca_cert`] or [`Suite::insecure`].
+//!
+//! # What is stable
+//!
+//! [`Suite`], [`Report`], [`Mismatch`], [`ServerAddress`], [`Error`] and the report
+//! model ([`RunReport`], [`AgentReport`], [`CaseResult`], [`Verdict`]). The other
+//! modules serve the `wsspec` command line and its tests; they are hidden from these
+//! docs and may change in any release.
+//!
+//! The command line (`cargo install wsspec`, then `wsspec run URL`) writes the same
+//! reports; see the README.
+#![warn(missing_docs)]
 
-pub mod case;
-pub mod catalogue;
-pub mod cli;
-pub mod config;
-pub mod engine;
-pub mod error;
-pub mod faulty;
-pub mod faulty_hs;
-pub mod fuzz;
-pub mod gate;
-pub mod netfuzz;
-pub mod report;
-pub mod runner;
-pub mod server;
-pub mod wire;
+mod api;
 
+pub use api::{Mismatch, Report, ServerAddress, Suite, BLESS_ENV};
 pub use error::Error;
+pub use report::model::{AgentReport, CaseResult, RunReport, Verdict};
+
+// The modules below are the command line's internals (and the test fixtures). They are
+// public for the binary, the integration tests and the fuzz targets, not as an API.
+#[doc(hidden)]
+pub mod case;
+#[doc(hidden)]
+pub mod catalogue;
+#[doc(hidden)]
+pub mod cli;
+#[doc(hidden)]
+pub mod config;
+#[doc(hidden)]
+pub mod engine;
+#[doc(hidden)]
+pub mod error;
+#[doc(hidden)]
+pub mod faulty;
+#[doc(hidden)]
+pub mod faulty_hs;
+#[doc(hidden)]
+pub mod fuzz;
+#[doc(hidden)]
+pub mod gate;
+#[doc(hidden)]
+pub mod netfuzz;
+#[doc(hidden)]
+pub mod report;
+#[doc(hidden)]
+pub mod runner;
+#[doc(hidden)]
+pub mod server;
+#[doc(hidden)]
+pub mod wire;

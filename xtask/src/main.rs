@@ -7,6 +7,7 @@
 //! * `cargo xtask fuzz`  — run the cargo-fuzz targets, report exec/s, keep crashes (`fuzz.rs`).
 //! * `cargo xtask gate`  — the catalogue against the embedded server and the real peers,
 //!   gated by known-failing lists and compared with the committed baselines (`gate.rs`).
+//! * `cargo xtask man`   — the man pages (clap_mangen, through `wsspec generate-man`).
 
 mod bench;
 mod fuzz;
@@ -38,6 +39,8 @@ tasks:
                      every target briefly, as CI does) with the libFuzzer options
                      of fuzz/options/TARGET.options, report exec/s, copy new
                      crashes to fuzz/regressions/ and fail
+  man [DIR]          write the man pages (wsspec.1, wsspec-run.1, …) into DIR
+                     (default target/man); view with `man -l target/man/wsspec.1`
   help               this text";
 
 fn main() -> std::process::ExitCode {
@@ -60,6 +63,7 @@ fn run() -> Result<()> {
         Some("bench") => bench::run(&sh, &args[1..]),
         Some("gate") => gate::run(&sh, &args[1..]),
         Some("fuzz") => fuzz::run(&sh, &args[1..]),
+        Some("man") => man(&sh, &args[1..]),
         None | Some("help" | "-h" | "--help") => {
             println!("{HELP}");
             Ok(())
@@ -87,10 +91,35 @@ fn ci(sh: &Shell) -> Result<()> {
     cmd!(sh, "cargo clippy --workspace --all-targets -- -D warnings").run()?;
     step("cargo test (unit, catalogue oracle, faults, hostile targets, real peers)");
     cmd!(sh, "cargo test --workspace").run()?;
+    step("scripts/ci-recipe.sh (the documented shell CI recipe, against the embedded server)");
+    // With the binary `cargo test` just built: the recipe's `cargo install` step would
+    // add a release build of several minutes to every CI run (it was checked by hand
+    // from a fresh clone; README "Install").
+    cmd!(sh, "cargo build --quiet -p wsspec").run()?;
+    let wsspec = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| project_root().join("target"))
+        .join("debug/wsspec");
+    cmd!(sh, "bash scripts/ci-recipe.sh")
+        .env("WSSPEC", &wsspec)
+        .env("OUT", project_root().join("target/ci-recipe/report"))
+        .run()?;
     step("cargo xtask gate (known failures, baselines)");
     gate::run(sh, &[])?;
     step("cargo xtask fuzz --smoke (every fuzz target for a few seconds)");
     fuzz::run(sh, &["--smoke".to_string()])?;
     println!("\nxtask ci: all checks passed");
+    Ok(())
+}
+
+/// `cargo xtask man [DIR]`: the binary renders its own clap definition with clap_mangen
+/// (keeping this crate free of the harness's dependencies).
+fn man(sh: &Shell, args: &[String]) -> Result<()> {
+    let dir = match args {
+        [] => project_root().join("target/man"),
+        [d] => PathBuf::from(d),
+        _ => bail!("usage: cargo xtask man [DIR]"),
+    };
+    cmd!(sh, "cargo run -q -p wsspec -- generate-man {dir}").run()?;
     Ok(())
 }

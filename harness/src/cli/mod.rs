@@ -17,7 +17,7 @@ pub use run::{is_failure, RunArgs};
 
 use crate::error::Error;
 use crate::server;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
 /// WebSocket conformance testing: Autobahn's catalogue and verdicts, fast.
@@ -63,6 +63,22 @@ pub enum Command {
     /// Exit status: 0 no finding, 1 findings (replay them with `wsspec run --cases-dir
     /// DIR URL`), 2 for usage errors or an unreachable target.
     Fuzz(fuzz::FuzzArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    ///
+    /// bash: `wsspec completions bash > ~/.local/share/bash-completion/completions/wsspec`;
+    /// zsh: `wsspec completions zsh > ~/.zfunc/_wsspec` (with `fpath+=~/.zfunc` before
+    /// `compinit`); fish: `wsspec completions fish > ~/.config/fish/completions/wsspec.fish`.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write man pages (wsspec.1 and one per subcommand) into DIR (used by `cargo xtask man`).
+    #[command(hide = true)]
+    GenerateMan {
+        /// Directory for the pages (created if needed).
+        dir: std::path::PathBuf,
+    },
     /// Serve the embedded reference echo server until interrupted (for trying clients).
     Serve {
         /// Port on 127.0.0.1 (0 picks a free one).
@@ -94,6 +110,36 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Print the completion script for `shell` on stdout.
+fn completions(shell: clap_complete::Shell) -> Result<ExitCode, Error> {
+    let mut cmd = Cli::command();
+    clap_complete::generate(shell, &mut cmd, "wsspec", &mut std::io::stdout());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `wsspec.1` plus `wsspec-SUBCOMMAND.1` for every visible subcommand, into `dir`.
+fn generate_man(dir: &std::path::Path) -> Result<ExitCode, Error> {
+    let io = |e: std::io::Error| Error::Io(format!("writing man pages to {}: {e}", dir.display()));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let cmd = Cli::command();
+    let mut written = Vec::new();
+    let mut write = |name: String, page: clap::Command| -> Result<(), Error> {
+        let mut out = Vec::new();
+        clap_mangen::Man::new(page).render(&mut out).map_err(io)?;
+        let path = dir.join(format!("{name}.1"));
+        std::fs::write(&path, out).map_err(io)?;
+        written.push(path.display().to_string());
+        Ok(())
+    };
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("wsspec-{}", sub.get_name());
+        write(name.clone(), sub.clone().name(name))?;
+    }
+    write("wsspec".into(), cmd)?;
+    println!("{}", written.join("\n"));
+    Ok(ExitCode::SUCCESS)
+}
+
 fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -103,6 +149,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Cases(a) => cases::list_cases(&a),
         Command::Diff(a) => diff::diff(&a),
         Command::Merge(a) => merge::run(&a),
+        Command::Completions { shell } => completions(shell),
+        Command::GenerateMan { dir } => generate_man(&dir),
         Command::Run(a) => rt.block_on(run::run(*a)),
         Command::Fuzz(a) => rt.block_on(fuzz::fuzz(a)),
         Command::Serve { port } => rt.block_on(async {

@@ -76,6 +76,10 @@ pub struct RunArgs {
     /// Accept any TLS certificate (for wss:// test servers with self-signed certs).
     #[arg(long)]
     pub insecure: bool,
+    /// Trust the CA certificate(s) in this PEM file for wss:// (besides the usual web
+    /// roots): for servers whose certificate a private or self-signed CA issued.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
     /// Send this Origin header.
     #[arg(long, value_name = "ORIGIN")]
     pub origin: Option<String>,
@@ -187,6 +191,7 @@ pub(crate) async fn run(a: RunArgs) -> Result<ExitCode, Error> {
         ..Settings::default()
     };
 
+    let ca_certs = crate::api::load_ca_files(a.ca_cert.as_slice())?;
     // The embedded server (when no URL is given) lives as long as this function.
     let mut embedded = None;
     // Reach every server before running anything: an unreachable one is an error (exit
@@ -204,16 +209,13 @@ pub(crate) async fn run(a: RunArgs) -> Result<ExitCode, Error> {
                 url
             }
         };
-        let mut target = Target::parse(&url)?;
-        target.insecure = a.insecure;
-        if let Some(o) = &p.origin {
-            target.extra_headers.push(("Origin".into(), o.clone()));
-        }
-        if !p.protocols.is_empty() {
-            target
-                .extra_headers
-                .push(("Sec-WebSocket-Protocol".into(), p.protocols.join(", ")));
-        }
+        let target = crate::api::target_for(
+            &url,
+            a.insecure,
+            &ca_certs,
+            p.origin.as_deref(),
+            &p.protocols,
+        )?;
         let server_header = conn::probe(&target, &settings).await?;
         let mut agent = p
             .agent

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
+use tokio_rustls::rustls::pki_types::CertificateDer;
 
 /// Anything we can speak WebSocket over.
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -27,6 +28,8 @@ pub struct Target {
     pub host_header: String,
     /// Accept any TLS certificate.
     pub insecure: bool,
+    /// Extra trusted CA certificates for `wss://` (`--ca-cert`), besides the web roots.
+    pub ca_certs: Arc<Vec<CertificateDer<'static>>>,
     /// Extra request headers (`Origin`, `Sec-WebSocket-Protocol`…).
     pub extra_headers: Vec<(String, String)>,
 }
@@ -78,6 +81,7 @@ impl Target {
             resource,
             host_header,
             insecure: false,
+            ca_certs: Arc::default(),
             extra_headers: Vec::new(),
         })
     }
@@ -124,19 +128,39 @@ impl Default for Settings {
 
 /// Open TCP (and TLS) to the target.
 pub async fn connect(target: &Target, settings: &Settings) -> Result<Box<dyn Io>, String> {
+    connect_detailed(target, settings)
+        .await
+        .map_err(|e| match e {
+            ConnectError::Tcp(m) | ConnectError::Tls(m) => m,
+        })
+}
+
+/// Why [`connect_detailed`] failed: TCP (nothing listening, timeout) or TLS (certificate,
+/// name, handshake), so that each can be reported for what it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectError {
+    Tcp(String),
+    Tls(String),
+}
+
+/// [`connect`], telling TCP failures from TLS ones.
+pub async fn connect_detailed(
+    target: &Target,
+    settings: &Settings,
+) -> Result<Box<dyn Io>, ConnectError> {
     let addr = (target.host.as_str(), target.port);
     let tcp = match timeout(settings.connect_timeout, TcpStream::connect(addr)).await {
         Err(_) => {
-            return Err(format!(
+            return Err(ConnectError::Tcp(format!(
                 "TCP connect to {}:{} timed out",
                 target.host, target.port
-            ))
+            )))
         }
         Ok(Err(e)) => {
-            return Err(format!(
+            return Err(ConnectError::Tcp(format!(
                 "cannot connect to {}:{}: {e}",
                 target.host, target.port
-            ))
+            )))
         }
         Ok(Ok(s)) => s,
     };
@@ -144,23 +168,95 @@ pub async fn connect(target: &Target, settings: &Settings) -> Result<Box<dyn Io>
     if !target.tls {
         return Ok(Box::new(tcp));
     }
-    let connector = tokio_rustls::TlsConnector::from(tls_config(target.insecure));
+    let connector = tokio_rustls::TlsConnector::from(tls_config(target));
     let name = tokio_rustls::rustls::pki_types::ServerName::try_from(target.host.clone())
-        .map_err(|e| format!("invalid TLS server name {}: {e}", target.host))?;
+        .map_err(|e| ConnectError::Tls(format!("invalid TLS server name {}: {e}", target.host)))?;
     match timeout(settings.connect_timeout, connector.connect(name, tcp)).await {
-        Err(_) => Err("TLS handshake timed out".into()),
-        Ok(Err(e)) => Err(format!("TLS handshake failed: {e}")),
+        Err(_) => Err(ConnectError::Tls(format!(
+            "TLS handshake with {}:{} timed out (is it serving TLS? use ws:// for plain TCP)",
+            target.host, target.port
+        ))),
+        Ok(Err(e)) => Err(ConnectError::Tls(describe_tls_error(target, &e))),
         Ok(Ok(s)) => Ok(Box::new(s)),
     }
 }
 
-fn tls_config(insecure: bool) -> Arc<tokio_rustls::rustls::ClientConfig> {
+/// One line saying which TLS problem ended the handshake, and what to do about it.
+fn describe_tls_error(target: &Target, e: &std::io::Error) -> String {
+    use tokio_rustls::rustls::{CertificateError, Error as TlsError};
+    let hint =
+        "pass --ca-cert FILE with the CA's PEM certificate, or --insecure to skip verification";
+    let server = format!("{}:{}", target.host, target.port);
+    let tls = e.get_ref().and_then(|i| i.downcast_ref::<TlsError>());
+    match tls {
+        Some(TlsError::InvalidCertificate(c)) => match c {
+            CertificateError::UnknownIssuer => format!(
+                "TLS: the certificate of {server} is not trusted (unknown issuer: self-signed or \
+                 signed by a private CA); {hint}"
+            ),
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                format!(
+                    "TLS: the certificate of {server} is not valid for the name `{}` (hostname \
+                     mismatch: connect with a name the certificate lists, or --insecure)",
+                    target.host
+                )
+            }
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => format!(
+                "TLS: the certificate of {server} has expired; renew it, or --insecure to skip verification"
+            ),
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => format!(
+                "TLS: the certificate of {server} is not valid yet (check the clocks), or --insecure"
+            ),
+            other => format!("TLS: the certificate of {server} was rejected ({other:?}); {hint}"),
+        },
+        Some(TlsError::InvalidMessage(_)) | Some(TlsError::InappropriateHandshakeMessage { .. }) => {
+            format!(
+                "TLS handshake with {server} failed: the server does not speak TLS ({e}); \
+                 use ws:// for plain TCP"
+            )
+        }
+        Some(other) => format!("TLS handshake with {server} failed: {other}"),
+        None if matches!(
+            e.kind(),
+            std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset
+        ) =>
+        {
+            format!(
+                "TLS handshake with {server} failed: the server closed the connection ({e}); \
+                 is it serving TLS? use ws:// for plain TCP"
+            )
+        }
+        None => format!("TLS handshake with {server} failed: {e}"),
+    }
+}
+
+/// Read every certificate of a PEM file (`--ca-cert`); a file without one is an error.
+pub fn load_ca_certs(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, Error> {
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    let shown = path.display();
+    let text = std::fs::read(path).map_err(|e| Error::Io(format!("--ca-cert {shown}: {e}")))?;
+    let certs = CertificateDer::pem_slice_iter(&text)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            Error::Usage(format!(
+                "--ca-cert {shown}: not a PEM certificate file: {e}"
+            ))
+        })?;
+    if certs.is_empty() {
+        return Err(Error::Usage(format!(
+            "--ca-cert {shown}: no `-----BEGIN CERTIFICATE-----` block in the file"
+        )));
+    }
+    Ok(certs)
+}
+
+fn tls_config(target: &Target) -> Arc<tokio_rustls::rustls::ClientConfig> {
     use tokio_rustls::rustls;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .expect("ring supports the default TLS versions");
-    let config = if insecure {
+    let config = if target.insecure {
         builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(insecure::AcceptAny(provider)))
@@ -168,6 +264,9 @@ fn tls_config(insecure: bool) -> Arc<tokio_rustls::rustls::ClientConfig> {
     } else {
         let mut roots = rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        // A certificate rustls cannot parse as a trust anchor is reported by the handshake
+        // as an untrusted issuer, which names --ca-cert.
+        let _ = roots.add_parsable_certificates(target.ca_certs.iter().cloned());
         builder.with_root_certificates(roots).with_no_client_auth()
     };
     Arc::new(config)
@@ -313,12 +412,15 @@ pub async fn open(
 /// Connect, handshake and close once, to tell early whether the target works at all.
 /// Returns the agent name the server announces (`Server` header), if any.
 pub async fn probe(target: &Target, settings: &Settings) -> Result<Option<String>, Error> {
-    let mut io = connect(target, settings).await.map_err(|e| {
-        Error::Target(format!(
-            "{e}. Is the server running at {}? (check the URL and port)",
-            target.url
-        ))
-    })?;
+    let mut io = connect_detailed(target, settings)
+        .await
+        .map_err(|e| match e {
+            ConnectError::Tcp(e) => Error::Target(format!(
+                "{e}. Is the server running at {}? (check the URL and port)",
+                target.url
+            )),
+            ConnectError::Tls(e) => Error::Target(e),
+        })?;
     let opened = open(&mut io, target, settings).await.map_err(|f| {
         Error::Target(format!(
             "{} did not complete a WebSocket handshake: {}",

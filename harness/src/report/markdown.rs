@@ -5,7 +5,7 @@
 //!
 //! Everything from a peer or a case file is escaped for Markdown and for the HTML that
 //! Markdown renderers accept (`<`, `>`, `&` as entities; `*`, `_`, `|`, `[` … with a
-//! backslash), put on one line and cut to [`MAX_CHARS`] characters.
+//! backslash), put on one line and cut to `MAX_CHARS` characters.
 
 use super::model::{CaseResult, RunReport};
 use super::terminal::summary_line;
@@ -177,7 +177,7 @@ fn cell(t: &Tally, strict: bool) -> String {
     parts.join(" ")
 }
 
-/// Peer- or case-supplied text as inert Markdown on one line, cut to [`MAX_CHARS`].
+/// Peer- or case-supplied text as inert Markdown on one line, cut to `MAX_CHARS`.
 pub fn md(text: &str) -> String {
     let mut out = String::with_capacity(text.len().min(MAX_CHARS) + 16);
     for (n, c) in text.chars().enumerate() {

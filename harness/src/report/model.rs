@@ -8,20 +8,28 @@ use std::collections::BTreeMap;
 /// Autobahn's verdict vocabulary (the strings are Autobahn's, for compatible reports).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Verdict {
+    /// The peer did what the RFC requires.
     #[serde(rename = "OK")]
     Ok,
+    /// Acceptable, but not what a strict reading asks for (a SHOULD not met).
     #[serde(rename = "NON-STRICT")]
     NonStrict,
+    /// Recorded for information; any behaviour is acceptable.
     #[serde(rename = "INFORMATIONAL")]
     Informational,
+    /// The peer does not implement the feature the case tests (e.g. an extension).
     #[serde(rename = "UNIMPLEMENTED")]
     Unimplemented,
+    /// The connection closed with a close code the case does not allow.
     #[serde(rename = "WRONG CODE")]
     WrongCode,
+    /// The closing handshake or the TCP close did not happen as required.
     #[serde(rename = "UNCLEAN")]
     Unclean,
+    /// The tester had to fail the connection (the peer broke the protocol).
     #[serde(rename = "FAILED BY CLIENT")]
     FailedByClient,
+    /// The peer did not do what the RFC requires.
     #[serde(rename = "FAILED")]
     Failed,
 }
@@ -126,15 +134,23 @@ pub struct CloseInfo {
 /// The result of one case against one agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseResult {
+    /// Case id (`6.4.3`, `handshake/no-host`).
     pub id: String,
     /// Autobahn's 1-based position of the case in the whole catalogue (0 for our slugs).
     pub index: usize,
+    /// Section key (`6.4`, `handshake`).
     pub section: String,
+    /// One-line description of the case.
     pub title: String,
+    /// The RFC section(s) the case checks (`RFC 6455 §5.2`).
     pub rfc: String,
+    /// The requirement, in the RFC's words or close to them.
     pub requirement: String,
+    /// MUST, SHOULD or MAY.
     pub level: Level,
+    /// Verdict on the messages and frames the peer sent.
     pub behavior: Verdict,
+    /// Verdict on how the connection was closed.
     pub behavior_close: Verdict,
     /// Why `behavior` is what it is.
     pub result: String,
@@ -144,21 +160,31 @@ pub struct CaseResult {
     pub expected: String,
     /// What this peer did, in words.
     pub actual: String,
+    /// What the case accepts (the judging rules).
     pub expect: Expect,
+    /// What arrived from the peer, in order.
     pub received: Vec<Event>,
+    /// How the connection ended.
     pub close: CloseInfo,
     /// UTC, `YYYY-MM-DDTHH:MM:SS.mmmZ`, at TCP connect.
     pub started: String,
     /// Milliseconds from handshake completion to TCP close.
     pub duration_ms: u64,
+    /// The opening handshake request as sent.
     pub http_request: String,
+    /// The peer's handshake response head as received.
     pub http_response: String,
+    /// The wire trace (sent and received frames and bytes, timers, notes).
     pub trace: Vec<TraceRow>,
     /// Trace rows dropped because the trace reached its cap.
     pub trace_dropped: usize,
+    /// Received reads by size in bytes (Autobahn's `rxOctetStats`).
     pub rx_octet_stats: BTreeMap<String, u64>,
+    /// Sent writes by size in bytes (Autobahn's `txOctetStats`).
     pub tx_octet_stats: BTreeMap<String, u64>,
+    /// Received frames by opcode (Autobahn's `rxFrameStats`).
     pub rx_frame_stats: BTreeMap<String, u64>,
+    /// Sent frames by opcode (Autobahn's `txFrameStats`).
     pub tx_frame_stats: BTreeMap<String, u64>,
 }
 
@@ -191,8 +217,11 @@ pub fn worst(a: Verdict, b: Verdict) -> Verdict {
 /// All results of one run against one agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgentReport {
+    /// The server's name (`--agent`, its `Server` header, or `UnknownServer`).
     pub agent: String,
+    /// The URL the cases were played against.
     pub url: String,
+    /// One result per case, in catalogue order.
     pub results: Vec<CaseResult>,
 }
 
@@ -201,10 +230,15 @@ pub struct AgentReport {
 pub struct RunReport {
     /// Version of this JSON schema.
     pub schema: u32,
+    /// `wsspec VERSION`.
     pub tool: String,
+    /// UTC start time, `YYYY-MM-DDTHH:MM:SS.mmmZ`.
     pub started: String,
+    /// Wall time of the whole run.
     pub duration_ms: u64,
+    /// Whether NON-STRICT verdicts count as failures.
     pub strict: bool,
+    /// One entry per server tested.
     pub agents: Vec<AgentReport>,
 }
 
