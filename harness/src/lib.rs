@@ -22,6 +22,7 @@ pub mod netfuzz;
 pub mod report;
 pub mod runner;
 pub mod server;
+pub mod spawn;
 pub mod wire;
 
 pub use error::Error;

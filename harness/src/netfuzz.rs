@@ -76,6 +76,11 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{sleep_until, Instant};
 
+mod bugreport;
+mod crash;
+mod life;
+pub use life::{Lifecycle, PostMortem, RestartCommand, Spawned};
+
 /// Largest frame or message the server-output checker accepts (16 MiB).
 const MAX_SERVER_FRAME: u64 = 16 << 20;
 /// A conformant server's message limit assumed by the model (the faulty servers' and
@@ -89,6 +94,8 @@ const SOURCE_BYTES: usize = 8 << 10;
 const SEQUENCE_CAP: Duration = Duration::from_secs(15);
 /// Largest filler appended to complete a frame whose length lies.
 const MAX_FILLER: u64 = 1 << 20;
+/// Most bytes of the target's answer kept for a finding's report.
+const RECEIVED_CAP: usize = 64 << 10;
 
 /// What to fuzz and how long.
 #[derive(Debug, Clone)]
@@ -189,6 +196,15 @@ pub struct Finding {
     /// The original sequence fired the same oracle again.
     pub confirmed: bool,
     pub verification: Verification,
+    /// Fuzzing time until it was first seen.
+    pub found_after: Duration,
+    /// For a dead target wsspec owns: its exit status or signal and last output.
+    pub crash: Option<PostMortem>,
+    /// Runs on fresh targets that reproduced it / runs (dead targets that can restart).
+    pub reproduced: Option<(u32, u32)>,
+    /// The Markdown bug report and the standalone Python reproducer.
+    pub report: Option<PathBuf>,
+    pub reproducer: Option<PathBuf>,
 }
 
 /// The outcome of a run.
@@ -1204,6 +1220,8 @@ struct Observed {
     /// The standard handshake did not complete (target unavailable).
     no_connection: Option<String>,
     finding: Option<(Kind, String)>,
+    /// The target's bytes after the handshake (the first [`RECEIVED_CAP`]).
+    received: Vec<u8>,
 }
 
 fn settings_for(opts: &Options) -> Settings {
@@ -1290,6 +1308,7 @@ async fn execute(
     };
     let mut check = ServerCheck::new(pmd);
     check.push(&leftover);
+    keep_received(&mut obs.received, &leftover);
     let must_answer_close = matches!(p.model.end, ModelEnd::Closed { .. });
     let (mut rd, wr) = tokio::io::split(io);
     let sent_frames = AtomicU64::new(0);
@@ -1341,6 +1360,7 @@ async fn execute(
             r = rd.read(&mut buf) => match r {
                 Ok(n) if n > 0 => {
                     check.push(&buf[..n]);
+                    keep_received(&mut obs.received, &buf[..n]);
                     if phase == Phase::AwaitClose && check.close.is_some() {
                         phase = Phase::AwaitEof;
                         deadline = (Instant::now() + timeout).min(hard);
@@ -1378,6 +1398,11 @@ async fn execute(
         obs.finding = Some((Kind::Malformed, problem));
     }
     obs
+}
+
+fn keep_received(kept: &mut Vec<u8>, more: &[u8]) {
+    let room = RECEIVED_CAP.saturating_sub(kept.len());
+    kept.extend_from_slice(&more[..more.len().min(room)]);
 }
 
 /// Our TCP FIN, given up at `until`: with TLS, shutdown waits for buffered data and
@@ -1502,13 +1527,43 @@ async fn check_once(
 /// Keeps the target reachable between runs (restart hook or waiting for recovery).
 struct Keeper {
     target: Target,
-    restart: Option<Restart>,
+    restart: Option<Box<dyn Lifecycle>>,
     insecure: bool,
     /// It died, had no restart hook and did not come back: stop asking.
     gone: bool,
+    /// While confirming and shrinking a crash: how the process must end to count as
+    /// the same crash (`None` inside: any way, e.g. not ours to watch).
+    want_exit: Option<Option<crate::spawn::Exit>>,
 }
 
 impl Keeper {
+    /// Bring up a fresh target through the lifecycle (false without one or on failure).
+    async fn restart(&mut self) -> bool {
+        let Some(life) = self.restart.as_mut() else {
+            return false;
+        };
+        match life.restart().await {
+            Ok(url) => match Target::parse(&url) {
+                Ok(mut t) => {
+                    t.insecure = self.insecure;
+                    self.target = t;
+                    true
+                }
+                Err(_) => false,
+            },
+            Err(_) => false,
+        }
+    }
+
+    /// Whether crashes can be replayed on fresh targets.
+    fn fresh(&self) -> bool {
+        self.restart.as_ref().is_some_and(|l| l.fresh())
+    }
+
+    async fn post_mortem(&mut self) -> Option<PostMortem> {
+        self.restart.as_mut()?.post_mortem().await
+    }
+
     /// Make sure the target answers a probe; restart it if we can. False if it stays dead.
     async fn ensure_alive(&mut self, settings: &Settings, timeout: Duration) -> bool {
         if self.gone {
@@ -1517,14 +1572,8 @@ impl Keeper {
         if probe(&self.target, settings, 0, timeout).await.is_ok() {
             return true;
         }
-        if let Some(r) = self.restart.as_mut() {
-            if let Ok(url) = r().await {
-                if let Ok(mut t) = Target::parse(&url) {
-                    t.insecure = self.insecure;
-                    self.target = t;
-                }
-            }
-            return probe(&self.target, settings, 0, timeout).await.is_ok();
+        if self.restart.is_some() {
+            return self.restart().await && probe(&self.target, settings, 0, timeout).await.is_ok();
         }
         // No hook: give it a few chances to come back by itself.
         for _ in 0..3 {
@@ -1547,6 +1596,9 @@ async fn fires(
     kind: Kind,
     key_seed: u64,
 ) -> Option<bool> {
+    if kind == Kind::Dead && keeper.fresh() {
+        return crash::fires(keeper, settings, opts, seq, key_seed).await;
+    }
     if !keeper.ensure_alive(settings, opts.timeout).await {
         return None;
     }
@@ -1873,6 +1925,15 @@ fn note(opts: &Options, msg: &str) {
 /// back (and may move it: it returns the new URL). Errors are harness errors (bad URL,
 /// target unreachable at the start, output directory not writable).
 pub async fn run(opts: &Options, restart: Option<Restart>) -> Result<Summary, Error> {
+    let life = restart.map(|r| Box::new(life::Hook(r)) as Box<dyn Lifecycle>);
+    run_with(opts, life).await
+}
+
+/// [`run`] with a target that wsspec starts or restarts itself ([`Spawned`],
+/// [`RestartCommand`]): crashes are confirmed, shrunk and counted on fresh targets,
+/// deduplicated by how the process ended and its last output, and reported with both.
+pub async fn run_with(opts: &Options, life: Option<Box<dyn Lifecycle>>) -> Result<Summary, Error> {
+    let restart = life;
     let mut target = Target::parse(&opts.url)?;
     target.insecure = opts.insecure;
     let settings = settings_for(opts);
@@ -1889,6 +1950,7 @@ pub async fn run(opts: &Options, restart: Option<Restart>) -> Result<Summary, Er
         restart,
         insecure: opts.insecure,
         gone: false,
+        want_exit: None,
     };
     let mut summary = Summary {
         seed: opts.seed,
@@ -1924,7 +1986,7 @@ pub async fn run(opts: &Options, restart: Option<Restart>) -> Result<Summary, Er
                 ),
             );
         }
-        let Some((kind, detail)) = finding else {
+        let Some((kind, mut detail)) = finding else {
             previous = Some((n, seq));
             continue;
         };
@@ -1933,9 +1995,20 @@ pub async fn run(opts: &Options, restart: Option<Restart>) -> Result<Summary, Er
             (Some(_), Some((pn, ps))) => (*pn, ps.clone()),
             _ => (n, seq),
         };
-        // A dead target is one finding, whatever the probe's error said.
+        // A dead target is one finding per way of dying (signal and last output when
+        // wsspec watches the process), whatever the probe's error said.
+        let mut crash_info = None;
         let dedup = match kind {
-            Kind::Dead => (kind, String::new()),
+            Kind::Dead => {
+                crash_info = keeper.post_mortem().await;
+                match &crash_info {
+                    Some(pm) => {
+                        detail = crash::detail(pm, &detail);
+                        (kind, pm.signature())
+                    }
+                    None => (kind, String::new()),
+                }
+            }
             _ => (kind, dedup_key(&detail)),
         };
         if seen.contains(&dedup) {
@@ -1962,6 +2035,8 @@ pub async fn run(opts: &Options, restart: Option<Restart>) -> Result<Summary, Er
             n_found,
             kind,
             detail,
+            crash_info,
+            fuzz_time,
         )
         .await?;
         note(
@@ -2015,15 +2090,29 @@ async fn handle_finding(
     n: u64,
     kind: Kind,
     detail: String,
+    crash_info: Option<PostMortem>,
+    found_after: Duration,
 ) -> Result<Finding, Error> {
     let key_seed = opts.seed ^ n;
     let before = prepare(&seq, key_seed).steps.len();
     let mut runs = 1;
+    let crash_on_fresh = kind == Kind::Dead && keeper.fresh();
+    if crash_on_fresh {
+        keeper.want_exit = Some(crash_info.as_ref().and_then(|pm| pm.exit));
+    }
     let confirmed = matches!(
         fires(keeper, settings, opts, &seq, kind, key_seed).await,
         Some(true)
     );
-    let shrunk = if confirmed {
+    // A crash that needs the state earlier sequences left: count how often it
+    // happens on fresh targets at all before giving up on it.
+    let flaky_rate = if crash_on_fresh && !confirmed {
+        Some(crash::rate(keeper, settings, opts, &seq, key_seed, crash::REPRO_RUNS).await)
+    } else {
+        None
+    };
+    let shrink_it = confirmed || flaky_rate.as_ref().is_some_and(|r| r.hits > 0);
+    let shrunk = if shrink_it {
         shrink(keeper, settings, opts, seq, kind, key_seed, &mut runs).await
     } else {
         seq
@@ -2031,12 +2120,32 @@ async fn handle_finding(
     let p = prepare(&shrunk, key_seed);
     let case = finding_case(&p, kind, &detail, opts.seed, n);
     let path = write_case(&opts.out, &case)?;
+    // The reproduction rate of what is reported, and the target's answer to it.
+    let (reproduced, crash, received) = if crash_on_fresh {
+        let r = match flaky_rate {
+            Some(r) if !shrink_it => r,
+            _ => crash::rate(keeper, settings, opts, &shrunk, key_seed, crash::REPRO_RUNS).await,
+        };
+        let pm = r.post_mortem.or(crash_info);
+        (Some((r.hits, r.runs)), pm, r.received)
+    } else {
+        let received = if keeper.ensure_alive(settings, opts.timeout).await {
+            check_once(&keeper.target, settings, &p, 1, opts.timeout)
+                .await
+                .0
+                .received
+        } else {
+            Vec::new()
+        };
+        (None, crash_info, received)
+    };
+    keeper.want_exit = None;
     let verification = if opts.verify {
         verify(&case, keeper, settings, opts).await
     } else {
         Verification::default()
     };
-    Ok(Finding {
+    let mut finding = Finding {
         kind,
         detail,
         sequence: n,
@@ -2045,9 +2154,29 @@ async fn handle_finding(
         steps_before: before,
         steps_after: p.steps.len(),
         shrink_runs: runs,
-        confirmed,
+        confirmed: confirmed || reproduced.is_some_and(|(h, _)| h > 0),
         verification,
-    })
+        found_after,
+        crash,
+        reproduced,
+        report: None,
+        reproducer: None,
+    };
+    let command = keeper.restart.as_ref().and_then(|l| l.command());
+    let (md, py) = bugreport::write(
+        &opts.out,
+        &bugreport::Input {
+            finding: &finding,
+            prepared: &p,
+            url: &keeper.target.url,
+            command: command.as_deref(),
+            received: &received,
+            seed: opts.seed,
+        },
+    )?;
+    finding.report = Some(md);
+    finding.reproducer = Some(py);
+    Ok(finding)
 }
 
 /// Write a case file `<dir>/<hash>.json` (the id's last part).

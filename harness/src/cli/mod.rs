@@ -8,6 +8,7 @@ mod diff;
 mod fuzz;
 mod merge;
 mod run;
+mod testing;
 
 pub use cases::{load_selection, CasesArgs, Selection};
 pub use diff::DiffArgs;
@@ -63,6 +64,9 @@ pub enum Command {
     /// Exit status: 0 no finding, 1 findings (replay them with `wsspec run --cases-dir
     /// DIR URL`), 2 for usage errors or an unreachable target.
     Fuzz(fuzz::FuzzArgs),
+    /// Serve a fault-injected echo server (testing wsspec itself; hidden).
+    #[command(hide = true)]
+    FaultyServer(testing::FaultyServerArgs),
     /// Serve the embedded reference echo server until interrupted (for trying clients).
     Serve {
         /// Port on 127.0.0.1 (0 picks a free one).
@@ -105,6 +109,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Merge(a) => merge::run(&a),
         Command::Run(a) => rt.block_on(run::run(*a)),
         Command::Fuzz(a) => rt.block_on(fuzz::fuzz(a)),
+        Command::FaultyServer(a) => rt.block_on(testing::faulty_server(a)),
         Command::Serve { port } => rt.block_on(async {
             let s = server::start(port)
                 .await
