@@ -223,6 +223,8 @@ pub struct Child {
     pgid: i32,
     tail: Arc<Mutex<Tail>>,
     exit: Option<Exit>,
+    /// Not ours to stop any more (see [`Child::detach`]).
+    detached: bool,
 }
 
 impl fmt::Debug for Child {
@@ -270,6 +272,7 @@ impl Child {
             pgid,
             tail,
             exit: None,
+            detached: false,
         })
     }
 
@@ -366,6 +369,15 @@ impl Child {
         self.exit
     }
 
+    /// Leave whatever the command left running alone (a restart command that starts
+    /// a daemon): forget the group; dropping no longer kills it.
+    pub fn detach(&mut self) {
+        self.detached = true;
+        if let Ok(mut live) = LIVE.lock() {
+            live.remove(&self.pgid);
+        }
+    }
+
     /// The process group id (= the shell's pid).
     pub fn pgid(&self) -> i32 {
         self.pgid
@@ -374,7 +386,12 @@ impl Child {
 
 impl Drop for Child {
     fn drop(&mut self) {
-        self.stop();
+        if self.detached {
+            // Reap the shell if it ended; never signal the group.
+            let _ = self.exit();
+        } else {
+            self.stop();
+        }
     }
 }
 
@@ -393,14 +410,15 @@ pub fn tail_text(lines: &[String]) -> String {
 }
 
 /// Run a command line to its end (e.g. a `--restart` command), at most `timeout`;
-/// on timeout its group is killed. Returns how it ended and its last output.
+/// on timeout its group is killed, after a normal end what it started in the
+/// background is left running. Returns how it ended and its last output.
 pub async fn run_to_end(command: &str, timeout: Duration) -> Result<(Exit, Vec<String>), String> {
     let mut c = Child::start(command, None)?;
     match c.wait_exit(timeout).await {
         Some(e) => {
             tokio::time::sleep(Duration::from_millis(20)).await;
             let tail = c.tail();
-            c.stop();
+            c.detach();
             Ok((e, tail))
         }
         None => {
