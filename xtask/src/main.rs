@@ -5,11 +5,14 @@
 //! * `cargo xtask bench` — wall time and peak RSS of the catalogue against the embedded
 //!   server, then the wire layer's criterion benchmarks (`bench.rs`).
 //! * `cargo xtask fuzz`  — run the cargo-fuzz targets, report exec/s, keep crashes (`fuzz.rs`).
+//! * `cargo xtask fuzz-peers` — network-fuzz the real peers with `wsspec fuzz --spawn`
+//!   (`fuzz_peers.rs`).
 //! * `cargo xtask gate`  — the catalogue against the embedded server and the real peers,
 //!   gated by known-failing lists and compared with the committed baselines (`gate.rs`).
 
 mod bench;
 mod fuzz;
+mod fuzz_peers;
 mod gate;
 
 use anyhow::{bail, Result};
@@ -38,6 +41,11 @@ tasks:
                      every target briefly, as CI does) with the libFuzzer options
                      of fuzz/options/TARGET.options, report exec/s, copy new
                      crashes to fuzz/regressions/ and fail
+  fuzz-peers [--seconds N] [--seed S] [--out DIR] [PEER...]
+                     network-fuzz each installed peer (tungstenite, websockets,
+                     ws, libwebsockets; default 60 s each, seed 3) with
+                     `wsspec fuzz --spawn`; shrunk findings, reports and
+                     reproducers in DIR/PEER (default reports/fuzz-peers)
   help               this text";
 
 fn main() -> std::process::ExitCode {
@@ -60,6 +68,7 @@ fn run() -> Result<()> {
         Some("bench") => bench::run(&sh, &args[1..]),
         Some("gate") => gate::run(&sh, &args[1..]),
         Some("fuzz") => fuzz::run(&sh, &args[1..]),
+        Some("fuzz-peers") => fuzz_peers::run(&sh, &args[1..]),
         None | Some("help" | "-h" | "--help") => {
             println!("{HELP}");
             Ok(())

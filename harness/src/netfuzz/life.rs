@@ -134,6 +134,16 @@ impl Spawned {
         self.restart().await
     }
 
+    /// How the current process ended, if it has (without waiting).
+    pub async fn ended(&mut self) -> Option<PostMortem> {
+        let exit = self.child.as_mut()?.exit()?;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        Some(PostMortem {
+            exit: Some(exit),
+            tail: self.child.as_ref()?.tail(),
+        })
+    }
+
     /// Stop the current process (and its group).
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {

@@ -6,8 +6,10 @@
  *
  *   lws-echo --port N [--no-deflate]
  *
- * Bounds against a hostile client: a message is at most 64 MiB (then close 1009) and
- * at most 64 finished messages wait to be written per connection (then close 1008).
+ * Bounds against a hostile client: a message is at most 64 MiB (then close 1009);
+ * with 8 echoes waiting to be written the connection stops reading (the library's rx
+ * flow control) until they are, and 64 waiting (data the library had already read)
+ * close it with 1008.
  */
 #include <libwebsockets.h>
 #include <signal.h>
@@ -16,6 +18,8 @@
 
 #define MAX_MESSAGE (64u << 20)
 #define MAX_QUEUED 64
+/* Stop reading (rx flow control) while this many messages wait to be written. */
+#define PAUSE_AT 8
 
 struct message {
 	struct message *next;
@@ -127,6 +131,8 @@ static int callback_echo(struct lws *wsi, enum lws_callback_reasons reason, void
 				lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, NULL, 0);
 				return -1;
 			}
+			if (s->queued == PAUSE_AT)
+				lws_rx_flow_control(wsi, 0);
 			lws_callback_on_writable(wsi);
 		}
 		break;
@@ -143,6 +149,8 @@ static int callback_echo(struct lws *wsi, enum lws_callback_reasons reason, void
 			s->tail = NULL;
 		s->queued--;
 		free(m);
+		if (s->queued == PAUSE_AT - 1)
+			lws_rx_flow_control(wsi, 1);
 		if (s->head)
 			lws_callback_on_writable(wsi);
 		break;
