@@ -1222,6 +1222,8 @@ struct Observed {
     finding: Option<(Kind, String)>,
     /// The target's bytes after the handshake (the first [`RECEIVED_CAP`]).
     received: Vec<u8>,
+    /// Its answer to an altered handshake (head only).
+    answer_head: Option<Vec<u8>>,
 }
 
 fn settings_for(opts: &Options) -> Settings {
@@ -1264,7 +1266,12 @@ async fn execute(
                 opening::exchange(&mut io, &request, h.chop, Duration::ZERO, settings, timeout)
                     .await;
             match answer {
-                Answer::Response { resp, leftover, .. } => {
+                Answer::Response {
+                    resp,
+                    leftover,
+                    head,
+                } => {
+                    obs.answer_head = Some(head[..resp.head_len.min(head.len())].to_vec());
                     let ok = resp.status == 101
                         && crate::wire::handshake::check_response(&resp, &key).is_ok();
                     if !ok {
@@ -1534,6 +1541,9 @@ struct Keeper {
     /// While confirming and shrinking a crash: how the process must end to count as
     /// the same crash (`None` inside: any way, e.g. not ours to watch).
     want_exit: Option<Option<crate::spawn::Exit>>,
+    /// While confirming and shrinking other findings: the [`dedup_key`] of the detail,
+    /// so that shrinking cannot wander off to another bug of the same kind.
+    want_key: Option<String>,
 }
 
 impl Keeper {
@@ -1604,7 +1614,9 @@ async fn fires(
     }
     let p = prepare(seq, key_seed);
     let (_, f) = check_once(&keeper.target, settings, &p, 1, opts.timeout).await;
-    Some(f.is_some_and(|(k, _)| k == kind))
+    Some(f.is_some_and(|(k, d)| {
+        k == kind && keeper.want_key.as_ref().is_none_or(|w| *w == dedup_key(&d))
+    }))
 }
 
 /// Smaller variants of one step (shorter payload, no chopping, no fragmenting).
@@ -1951,6 +1963,7 @@ pub async fn run_with(opts: &Options, life: Option<Box<dyn Lifecycle>>) -> Resul
         insecure: opts.insecure,
         gone: false,
         want_exit: None,
+        want_key: None,
     };
     let mut summary = Summary {
         seed: opts.seed,
@@ -2099,6 +2112,8 @@ async fn handle_finding(
     let crash_on_fresh = kind == Kind::Dead && keeper.fresh();
     if crash_on_fresh {
         keeper.want_exit = Some(crash_info.as_ref().and_then(|pm| pm.exit));
+    } else if kind != Kind::Dead {
+        keeper.want_key = Some(dedup_key(&detail));
     }
     let confirmed = matches!(
         fires(keeper, settings, opts, &seq, kind, key_seed).await,
@@ -2121,6 +2136,7 @@ async fn handle_finding(
     let case = finding_case(&p, kind, &detail, opts.seed, n);
     let path = write_case(&opts.out, &case)?;
     // The reproduction rate of what is reported, and the target's answer to it.
+    let mut answer_head = None;
     let (reproduced, crash, received) = if crash_on_fresh {
         let r = match flaky_rate {
             Some(r) if !shrink_it => r,
@@ -2130,16 +2146,18 @@ async fn handle_finding(
         (Some((r.hits, r.runs)), pm, r.received)
     } else {
         let received = if keeper.ensure_alive(settings, opts.timeout).await {
-            check_once(&keeper.target, settings, &p, 1, opts.timeout)
+            let obs = check_once(&keeper.target, settings, &p, 1, opts.timeout)
                 .await
-                .0
-                .received
+                .0;
+            answer_head = obs.answer_head;
+            obs.received
         } else {
             Vec::new()
         };
         (None, crash_info, received)
     };
     keeper.want_exit = None;
+    keeper.want_key = None;
     let verification = if opts.verify {
         verify(&case, keeper, settings, opts).await
     } else {
@@ -2171,6 +2189,7 @@ async fn handle_finding(
             url: &keeper.target.url,
             command: command.as_deref(),
             received: &received,
+            answer_head: answer_head.as_deref(),
             seed: opts.seed,
         },
     )?;

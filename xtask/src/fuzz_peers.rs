@@ -33,7 +33,7 @@ enum Needs {
 const PEERS: [Peer; 4] = [
     Peer {
         name: "tungstenite",
-        spawn: "target/release/wsspec serve --port {port}",
+        spawn: "{wsspec} serve --port {port}",
         needs: Needs::Nothing,
     },
     Peer {
@@ -101,7 +101,10 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
     }
     let ci = std::env::var_os("CI").is_some();
     cmd!(sh, "cargo build --quiet --release -p wsspec").run()?;
-    let wsspec = root.join("target/release/wsspec");
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(|d| root.join(d))
+        .unwrap_or_else(|| root.join("target"));
+    let wsspec = target_dir.join("release/wsspec");
     let mut versions = Vec::new();
     let mut setup: Option<Result<String, String>> = None;
     let mut lws: Option<Result<String, String>> = None;
@@ -140,11 +143,12 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
             continue;
         }
         let dir = out.join(p.name);
+        let spawn = p.spawn.replace("{wsspec}", &wsspec.display().to_string());
         let _ = std::fs::remove_dir_all(&dir);
         println!("\n== fuzz-peers: {} for {seconds} s (seed {seed})", p.name);
         let res = Command::new(&wsspec)
             .current_dir(&root)
-            .args(["fuzz", "--spawn", p.spawn, "--seed", &seed.to_string()])
+            .args(["fuzz", "--spawn", &spawn, "--seed", &seed.to_string()])
             .args(["--duration", &format!("{seconds}s"), "--max-findings", "20"])
             .arg("--out")
             .arg(&dir)
@@ -173,7 +177,7 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
         let _ = writeln!(
             details,
             "\n## {}\n\n`{}`\n\n```\n{stdout}```",
-            p.name, p.spawn
+            p.name, spawn
         );
         if !matches!(code, Some(0 | 1)) {
             eprint!("{stderr}");

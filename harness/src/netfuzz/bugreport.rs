@@ -24,6 +24,8 @@ pub(super) struct Input<'a> {
     pub url: &'a str,
     pub command: Option<&'a str>,
     pub received: &'a [u8],
+    /// The answer to an altered opening handshake.
+    pub answer_head: Option<&'a [u8]>,
     pub seed: u64,
 }
 
@@ -301,6 +303,13 @@ fn markdown(i: &Input, name: &str, request: &[u8]) -> String {
     );
     s.push_str(&hexdump(&p.stream, HEX_SHOWN));
     let _ = writeln!(s, "```\n\n## What the target answered\n");
+    if let Some(h) = i.answer_head {
+        let _ = writeln!(
+            s,
+            "To the opening request:\n\n```\n{}\n```\n",
+            String::from_utf8_lossy(h).trim_end()
+        );
+    }
     if i.received.is_empty() {
         let _ = writeln!(s, "Nothing after the handshake.");
     } else {
@@ -538,3 +547,41 @@ def run(host, port, proc):
 if __name__ == "__main__":
     sys.exit(main())
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::{CloseStep, Payload};
+
+    #[test]
+    fn answers_are_decoded_leniently() {
+        // Text "hi", a masked ping, a close 1000, then a truncated 64-bit header.
+        let b = [
+            0x81, 0x02, b'h', b'i', 0x89, 0x80, 1, 2, 3, 4, 0x88, 0x02, 0x03, 0xe8, 0x82, 0x7f, 0,
+        ];
+        let d = describe_answer(&b);
+        assert_eq!(d.len(), 3, "{d:?}");
+        assert!(d[0].starts_with("text frame, 2 bytes") && d[0].contains("\"hi\""));
+        assert!(d[1].contains("MASKED"));
+        assert!(d[2].contains("code 1000"));
+        // Claimed lengths beyond the data do not panic or loop.
+        let d = describe_answer(&[0x82, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+        assert!(d[0].contains("(truncated)"), "{d:?}");
+        for n in 0..64u8 {
+            let junk: Vec<u8> = (0..n).map(|i| i.wrapping_mul(37) ^ n).collect();
+            let _ = describe_answer(&junk);
+        }
+    }
+
+    #[test]
+    fn steps_in_words() {
+        let s = Step::Close(CloseStep {
+            code: Some(1002),
+            reason: Some(Payload::from_bytes(b"bye")),
+        });
+        assert_eq!(
+            describe_step(&s),
+            "a close frame with code 1002, reason 3 byte payload \"bye\""
+        );
+    }
+}

@@ -4,7 +4,11 @@
  * the close handshake and permessage-deflate (offered with the library's defaults) are
  * left to libwebsockets. Listens on 127.0.0.1 only.
  *
- *   lws-echo --port N [--no-deflate]
+ *   lws-echo --port N [--no-deflate] [--per-fragment]
+ *
+ * --per-fragment echoes each piece of a message as it arrives, flagged first/final
+ * with lws_write_ws_flags, the way the library's minimal echo example does, instead of
+ * reassembling the message first.
  *
  * Bounds against a hostile client: a message is at most 64 MiB (then close 1009);
  * with 8 echoes waiting to be written the connection stops reading (the library's rx
@@ -25,6 +29,7 @@ struct message {
 	struct message *next;
 	size_t len;
 	int binary;
+	int flags; /* lws_write flags */
 	unsigned char data[]; /* LWS_PRE bytes of headroom, then the payload */
 };
 
@@ -37,6 +42,7 @@ struct session {
 };
 
 static volatile sig_atomic_t interrupted;
+static int per_fragment;
 
 static void on_signal(int sig)
 {
@@ -81,8 +87,8 @@ static int append(struct session *s, const void *in, size_t len)
 	return 0;
 }
 
-/* Move the finished message to the write queue; 0 on success. */
-static int finish(struct session *s)
+/* Move the finished message (or piece) to the write queue; 0 on success. */
+static int finish(struct session *s, int flags)
 {
 	if (s->queued >= MAX_QUEUED)
 		return -1;
@@ -92,6 +98,7 @@ static int finish(struct session *s)
 	m->next = NULL;
 	m->len = s->len;
 	m->binary = s->binary;
+	m->flags = flags;
 	if (s->len)
 		memcpy(m->data + LWS_PRE, s->buf + LWS_PRE, s->len);
 	if (s->tail)
@@ -126,8 +133,13 @@ static int callback_echo(struct lws *wsi, enum lws_callback_reasons reason, void
 			lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
 			return -1;
 		}
-		if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
-			if (finish(s)) {
+		int type = s->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT;
+		int last = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
+		if (per_fragment || last) {
+			int flags = per_fragment ? (int)lws_write_ws_flags(type, lws_is_first_fragment(wsi),
+								      lws_is_final_fragment(wsi))
+						 : type;
+			if (finish(s, flags)) {
 				lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, NULL, 0);
 				return -1;
 			}
@@ -140,8 +152,7 @@ static int callback_echo(struct lws *wsi, enum lws_callback_reasons reason, void
 		struct message *m = s ? s->head : NULL;
 		if (!m)
 			break;
-		int n = lws_write(wsi, m->data + LWS_PRE, m->len,
-				  m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+		int n = lws_write(wsi, m->data + LWS_PRE, m->len, (enum lws_write_protocol)m->flags);
 		if (n < (int)m->len)
 			return -1;
 		s->head = m->next;
@@ -188,13 +199,15 @@ int main(int argc, char **argv)
 			port = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--no-deflate"))
 			deflate = 0;
+		else if (!strcmp(argv[i], "--per-fragment"))
+			per_fragment = 1;
 		else {
-			fprintf(stderr, "usage: %s --port N [--no-deflate]\n", argv[0]);
+			fprintf(stderr, "usage: %s --port N [--no-deflate] [--per-fragment]\n", argv[0]);
 			return 2;
 		}
 	}
 	if (port <= 0 || port > 65535) {
-		fprintf(stderr, "usage: %s --port N [--no-deflate]\n", argv[0]);
+		fprintf(stderr, "usage: %s --port N [--no-deflate] [--per-fragment]\n", argv[0]);
 		return 2;
 	}
 	signal(SIGINT, on_signal);
