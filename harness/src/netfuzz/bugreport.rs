@@ -407,7 +407,10 @@ TIMEOUT = 2.0
 def read_head(sock):
     data = b""
     while b"\r\n\r\n" not in data and len(data) < 65536:
-        chunk = sock.recv(4096)
+        try:
+            chunk = sock.recv(4096)
+        except OSError:  # timed out or reset: what came is the answer
+            break
         if not chunk:
             break
         data += chunk
