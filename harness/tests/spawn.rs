@@ -5,7 +5,7 @@
 //! * the crash is found, confirmed on fresh processes (rate), shrunk to the minimal
 //!   steps (three text fragments, the ping, the closing close), written with SIGABRT
 //!   and the server's last output, and its Python reproducer kills a fresh server
-//!   without wsspec (and leaves a conformant one alive);
+//!   without wsspec (and leaves a conformant one alive), as does `wsspec run --spawn`;
 //! * no process is left behind, after a normal run and after Ctrl-C;
 //! * a server wsspec does not own comes back through `--restart` (a command that
 //!   leaves it running in the background).
@@ -139,6 +139,22 @@ fn spawn_finds_shrinks_confirms_and_reproduces_the_planted_crash() {
     assert_eq!(r.status.code(), Some(1), "{}", text(&r));
     assert!(text(&r).contains("killed by SIGABRT"), "{}", text(&r));
     let r = repro("none");
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r));
+
+    // wsspec run --spawn replays it: fails a fresh crashing server (and says how it
+    // died), passes a conformant one.
+    let replay = |fault: &str| {
+        Command::new(wsspec())
+            .args(["run", "--no-write", "--cases-dir"])
+            .arg(out.path())
+            .args(["-c", "finding/*", "--spawn", &server_cmd(fault, &marker)])
+            .output()
+            .unwrap()
+    };
+    let r = replay("crash-on-pattern");
+    assert_eq!(r.status.code(), Some(1), "{}", text(&r));
+    assert!(text(&r).contains("was killed by SIGABRT"), "{}", text(&r));
+    let r = replay("none");
     assert_eq!(r.status.code(), Some(0), "{}", text(&r));
     assert!(
         marked(&marker).is_empty(),

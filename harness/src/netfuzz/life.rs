@@ -26,6 +26,7 @@ impl PostMortem {
     /// "killed by SIGSEGV (signal 11)" or "stopped answering (the process still ran)".
     pub fn describe(&self) -> String {
         match self.exit {
+            Some(e @ Exit::Signal { .. }) => format!("the target process was {e}"),
             Some(e) => format!("the target process {e}"),
             None => "the target stopped answering (its process still ran)".to_string(),
         }
@@ -134,9 +135,14 @@ impl Spawned {
         self.restart().await
     }
 
-    /// How the current process ended, if it has (without waiting).
+    /// How the current process ended, if it has (waiting up to 0.3 s: a process that
+    /// just broke a connection may still be on its way down).
     pub async fn ended(&mut self) -> Option<PostMortem> {
-        let exit = self.child.as_mut()?.exit()?;
+        let exit = self
+            .child
+            .as_mut()?
+            .wait_exit(Duration::from_millis(300))
+            .await?;
         tokio::time::sleep(Duration::from_millis(50)).await;
         Some(PostMortem {
             exit: Some(exit),

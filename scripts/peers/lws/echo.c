@@ -220,7 +220,10 @@ int main(int argc, char **argv)
 	info.protocols = protocols;
 	if (deflate)
 		info.extensions = extensions;
-	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+	/* The service buffer size and options of the library's minimal echo example. */
+	info.pt_serv_buf_size = 32 * 1024;
+	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 |
+		       LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
 
 	context = lws_create_context(&info);
 	if (!context) {
