@@ -124,7 +124,11 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
                     install(&root, "scripts/peers/setup.sh").unwrap_or_else(|e| Err(e.to_string()))
                 })
                 .clone()
-                .map(|v| versions.push(v)),
+                .map(|v| {
+                    if !versions.contains(&v) {
+                        versions.push(v)
+                    }
+                }),
             Needs::Lws => lws
                 .get_or_insert_with(|| {
                     install(&root, "scripts/peers/lws/build.sh")
