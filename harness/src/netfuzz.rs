@@ -1945,13 +1945,21 @@ pub async fn run(opts: &Options, restart: Option<Restart>) -> Result<Summary, Er
 /// [`RestartCommand`]): crashes are confirmed, shrunk and counted on fresh targets,
 /// deduplicated by how the process ended and its last output, and reported with both.
 pub async fn run_with(opts: &Options, life: Option<Box<dyn Lifecycle>>) -> Result<Summary, Error> {
-    let restart = life;
+    let mut restart = life;
     let mut target = Target::parse(&opts.url)?;
     target.insecure = opts.insecure;
     let settings = settings_for(opts);
     if let Err((_, e)) = probe(&target, &settings, 0, opts.timeout).await {
+        // A server we started may have died of the probe itself: say how.
+        let mut how = String::new();
+        if let Some(pm) = match restart.as_mut() {
+            Some(l) => l.post_mortem().await.filter(|pm| pm.exit.is_some()),
+            None => None,
+        } {
+            how = format!("; {}{}", pm.describe(), crate::spawn::tail_text(&pm.tail));
+        }
         return Err(Error::Target(format!(
-            "{} does not answer a handshake and an echo before fuzzing: {e}",
+            "{} does not answer a handshake and an echo before fuzzing: {e}{how}",
             opts.url
         )));
     }
