@@ -47,8 +47,12 @@
 //! target (it must fail).
 //!
 //! A target that dies cannot be shrunk against unless it comes back: the fuzzer waits
-//! briefly for it to recover, or calls a restart hook (library use, e.g. tests). A
-//! dead target that stays dead ends the run; its finding is written unshrunk.
+//! briefly for it to recover, or restarts it through a [`Lifecycle`] (`--spawn`, where
+//! wsspec owns the process; `--restart CMD`; a hook in tests). With one, a death is
+//! confirmed, shrunk and counted on fresh targets (`crash`), deduplicated by how the
+//! process ended and its last output (`life`). A dead target that stays dead ends the
+//! run; its finding is written unshrunk. Every finding also gets a Markdown report and
+//! a standalone Python reproducer (`bugreport`).
 //!
 //! Everything is bounded: connect and handshake by the timeout, every sequence by a
 //! hard time cap, payloads and steps by fixed maxima, shrinking by runs and time.

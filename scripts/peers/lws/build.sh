@@ -38,4 +38,6 @@ if [[ ! -x "$OUT" || "$HERE/echo.c" -nt "$OUT" ]]; then
     cc -std=c11 -O1 -g -Wall -Wextra -Werror -o "$OUT" "$HERE/echo.c" \
         $(pkg-config --cflags --libs libwebsockets)
 fi
-echo "peers: libwebsockets $(pkg-config --modversion libwebsockets) ($OUT)"
+# The distribution's package version says more than pkg-config's ("4.1.6-").
+VERSION="$(dpkg-query -W -f='${Version}' libwebsockets-dev 2>/dev/null || pkg-config --modversion libwebsockets)"
+echo "peers: libwebsockets $VERSION ($OUT)"
