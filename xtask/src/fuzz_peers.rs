@@ -4,7 +4,8 @@
 //! deduplicates them), findings go to `DIR/PEER/` (case JSON, Markdown report, Python
 //! reproducer) and a summary to `DIR/summary.md`. Peers: the embedded tokio-tungstenite
 //! server (`wsspec serve`), Python `websockets` and Node `ws` (both with
-//! permessage-deflate), and the libwebsockets echo server (`scripts/peers/lws/`).
+//! permessage-deflate), and the libwebsockets echo server (`scripts/peers/lws/`), once
+//! reassembling messages and once echoing piece by piece (`--per-fragment`).
 //!
 //! Findings are the point of the campaign, not a failure; the task fails when wsspec
 //! itself fails (exit 2) or, in CI (`CI` set), when a peer cannot be installed.
@@ -30,7 +31,7 @@ enum Needs {
     Lws,
 }
 
-const PEERS: [Peer; 4] = [
+const PEERS: [Peer; 5] = [
     Peer {
         name: "tungstenite",
         spawn: "{wsspec} serve --port {port}",
@@ -49,6 +50,12 @@ const PEERS: [Peer; 4] = [
     Peer {
         name: "libwebsockets",
         spawn: "target/peers/lws-echo --port {port}",
+        needs: Needs::Lws,
+    },
+    // Echoing each piece as it arrives, as the library's minimal echo example does.
+    Peer {
+        name: "libwebsockets-frag",
+        spawn: "target/peers/lws-echo --port {port} --per-fragment",
         needs: Needs::Lws,
     },
 ];

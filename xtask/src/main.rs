@@ -43,7 +43,7 @@ tasks:
                      crashes to fuzz/regressions/ and fail
   fuzz-peers [--seconds N] [--seed S] [--out DIR] [PEER...]
                      network-fuzz each installed peer (tungstenite, websockets,
-                     ws, libwebsockets; default 60 s each, seed 3) with
+                     ws, libwebsockets[-frag]; default 60 s each, seed 3) with
                      `wsspec fuzz --spawn`; shrunk findings, reports and
                      reproducers in DIR/PEER (default reports/fuzz-peers)
   help               this text";
