@@ -1548,6 +1548,8 @@ struct Keeper {
     /// While confirming and shrinking other findings: the [`dedup_key`] of the detail,
     /// so that shrinking cannot wander off to another bug of the same kind.
     want_key: Option<String>,
+    /// Fresh-target runs per crash-shrinking candidate (more for flaky crashes).
+    crash_tries: u32,
 }
 
 impl Keeper {
@@ -1976,6 +1978,7 @@ pub async fn run_with(opts: &Options, life: Option<Box<dyn Lifecycle>>) -> Resul
         gone: false,
         want_exit: None,
         want_key: None,
+        crash_tries: 1,
     };
     let mut summary = Summary {
         seed: opts.seed,
@@ -2127,18 +2130,18 @@ async fn handle_finding(
     } else if kind != Kind::Dead {
         keeper.want_key = Some(dedup_key(&detail));
     }
-    let confirmed = matches!(
-        fires(keeper, settings, opts, &seq, kind, key_seed).await,
-        Some(true)
-    );
-    // A crash that needs the state earlier sequences left: count how often it
-    // happens on fresh targets at all before giving up on it.
-    let flaky_rate = if crash_on_fresh && !confirmed {
-        Some(crash::rate(keeper, settings, opts, &seq, key_seed, crash::REPRO_RUNS).await)
+    let (confirmed, first_rate) = if crash_on_fresh {
+        // How often the original kills a fresh target (0: it needs the state earlier
+        // sequences left) decides how often each shrinking candidate is tried.
+        let r = crash::rate(keeper, settings, opts, &seq, key_seed, crash::REPRO_RUNS).await;
+        keeper.crash_tries = crash::tries_for(r.hits, r.runs);
+        runs = r.runs as usize;
+        (r.hits > 0, Some(r))
     } else {
-        None
+        let fired = fires(keeper, settings, opts, &seq, kind, key_seed).await;
+        (matches!(fired, Some(true)), None)
     };
-    let shrink_it = confirmed || flaky_rate.as_ref().is_some_and(|r| r.hits > 0);
+    let shrink_it = confirmed;
     let shrunk = if shrink_it {
         shrink(keeper, settings, opts, seq, kind, key_seed, &mut runs).await
     } else {
@@ -2150,7 +2153,7 @@ async fn handle_finding(
     // The reproduction rate of what is reported, and the target's answer to it.
     let mut answer_head = None;
     let (reproduced, crash, received) = if crash_on_fresh {
-        let r = match flaky_rate {
+        let r = match first_rate {
             Some(r) if !shrink_it => r,
             _ => crash::rate(keeper, settings, opts, &shrunk, key_seed, crash::REPRO_RUNS).await,
         };
@@ -2170,6 +2173,7 @@ async fn handle_finding(
     };
     keeper.want_exit = None;
     keeper.want_key = None;
+    keeper.crash_tries = 1;
     let verification = if opts.verify {
         verify(&case, keeper, settings, opts).await
     } else {

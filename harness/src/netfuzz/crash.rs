@@ -1,7 +1,9 @@
 //! Crashes on fresh targets: a sequence that killed the target is replayed on a newly
 //! started one, once per shrinking candidate (so that state left by earlier runs cannot
-//! make a candidate look guilty) and [`REPRO_RUNS`] times for the reported rate. It
-//! counts only when the process ends the same way (the same signal or exit status).
+//! make a candidate look guilty) and [`REPRO_RUNS`] times for the rate, before
+//! shrinking (a flaky crash gets up to three tries per candidate) and after (the
+//! reported rate). It counts only when the process ends the same way (the same signal
+//! or exit status).
 
 use super::{check_once, prepare, Keeper, Kind, Options, PostMortem, Sequence};
 use crate::engine::conn::Settings;
@@ -63,9 +65,25 @@ pub(super) async fn fires(
     seq: &Sequence,
     key_seed: u64,
 ) -> Option<bool> {
-    run_fresh(keeper, settings, opts, seq, key_seed)
-        .await
-        .map(|(hit, _, _)| hit)
+    for _ in 0..keeper.crash_tries.max(1) {
+        let (hit, _, _) = run_fresh(keeper, settings, opts, seq, key_seed).await?;
+        if hit {
+            return Some(true);
+        }
+    }
+    Some(false)
+}
+
+/// Tries per shrinking candidate for a crash that killed `hits` of `runs` fresh
+/// targets: one for a reliable crash, up to three for a flaky one (so that a
+/// candidate is not dropped only because the crash did not happen that time).
+pub(super) fn tries_for(hits: u32, runs: u32) -> u32 {
+    match (hits, runs) {
+        (_, 0) | (0, _) => 1,
+        (h, r) if h * 5 >= r * 4 => 1,
+        (h, r) if h * 5 >= r * 2 => 2,
+        _ => 3,
+    }
 }
 
 /// Run `seq` on `runs` fresh targets.
@@ -112,5 +130,20 @@ pub(super) fn detail(pm: &PostMortem, probe: &str) -> String {
         }
         None if pm.exit.is_none() => format!("{} ({probe})", pm.describe()),
         None => pm.describe(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn flaky_crashes_get_more_tries() {
+        use super::tries_for;
+        assert_eq!(tries_for(5, 5), 1);
+        assert_eq!(tries_for(4, 5), 1);
+        assert_eq!(tries_for(3, 5), 2);
+        assert_eq!(tries_for(2, 5), 2);
+        assert_eq!(tries_for(1, 5), 3);
+        assert_eq!(tries_for(0, 5), 1);
+        assert_eq!(tries_for(0, 0), 1);
     }
 }
