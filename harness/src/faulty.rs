@@ -196,8 +196,17 @@ enum Kind {
     Hostile(Hostile),
 }
 
+/// Start an echo server with `fault` on 127.0.0.1:`port` (0: an ephemeral port).
+pub async fn start_on(fault: Fault, port: u16) -> std::io::Result<FaultyServer> {
+    listen_on(Kind::Fault(fault), port).await
+}
+
 async fn listen(kind: Kind) -> std::io::Result<FaultyServer> {
-    spawn_server(move |stream, death| async move {
+    listen_on(kind, 0).await
+}
+
+async fn listen_on(kind: Kind, port: u16) -> std::io::Result<FaultyServer> {
+    spawn_server_on(port, move |stream, death| async move {
         match kind {
             Kind::Fault(f) => serve(f, stream, death).await,
             Kind::Hostile(h) => hostile(h, stream).await,
@@ -215,7 +224,16 @@ where
     F: Fn(TcpStream, Arc<Notify>) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+    spawn_server_on(0, serve).await
+}
+
+/// [`spawn_server`] on a given port.
+async fn spawn_server_on<F, Fut>(port: u16, serve: F) -> std::io::Result<FaultyServer>
+where
+    F: Fn(TcpStream, Arc<Notify>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
     let task = tokio::spawn(async move {
         let death = Arc::new(Notify::new());

@@ -108,4 +108,6 @@ pub mod runner;
 #[doc(hidden)]
 pub mod server;
 #[doc(hidden)]
+pub mod spawn;
+#[doc(hidden)]
 pub mod wire;

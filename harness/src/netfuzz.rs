@@ -47,8 +47,12 @@
 //! target (it must fail).
 //!
 //! A target that dies cannot be shrunk against unless it comes back: the fuzzer waits
-//! briefly for it to recover, or calls a restart hook (library use, e.g. tests). A
-//! dead target that stays dead ends the run; its finding is written unshrunk.
+//! briefly for it to recover, or restarts it through a [`Lifecycle`] (`--spawn`, where
+//! wsspec owns the process; `--restart CMD`; a hook in tests). With one, a death is
+//! confirmed, shrunk and counted on fresh targets (`crash`), deduplicated by how the
+//! process ended and its last output (`life`). A dead target that stays dead ends the
+//! run; its finding is written unshrunk. Every finding also gets a Markdown report and
+//! a standalone Python reproducer (`bugreport`).
 //!
 //! Everything is bounded: connect and handshake by the timeout, every sequence by a
 //! hard time cap, payloads and steps by fixed maxima, shrinking by runs and time.
@@ -76,6 +80,11 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{sleep_until, Instant};
 
+mod bugreport;
+mod crash;
+mod life;
+pub use life::{Lifecycle, PostMortem, RestartCommand, Spawned};
+
 /// Largest frame or message the server-output checker accepts (16 MiB).
 const MAX_SERVER_FRAME: u64 = 16 << 20;
 /// A conformant server's message limit assumed by the model (the faulty servers' and
@@ -89,6 +98,8 @@ const SOURCE_BYTES: usize = 8 << 10;
 const SEQUENCE_CAP: Duration = Duration::from_secs(15);
 /// Largest filler appended to complete a frame whose length lies.
 const MAX_FILLER: u64 = 1 << 20;
+/// Most bytes of the target's answer kept for a finding's report.
+const RECEIVED_CAP: usize = 64 << 10;
 
 /// What to fuzz and how long.
 #[derive(Debug, Clone)]
@@ -189,6 +200,15 @@ pub struct Finding {
     /// The original sequence fired the same oracle again.
     pub confirmed: bool,
     pub verification: Verification,
+    /// Fuzzing time until it was first seen.
+    pub found_after: Duration,
+    /// For a dead target wsspec owns: its exit status or signal and last output.
+    pub crash: Option<PostMortem>,
+    /// Runs on fresh targets that reproduced it / runs (dead targets that can restart).
+    pub reproduced: Option<(u32, u32)>,
+    /// The Markdown bug report and the standalone Python reproducer.
+    pub report: Option<PathBuf>,
+    pub reproducer: Option<PathBuf>,
 }
 
 /// The outcome of a run.
@@ -1204,6 +1224,10 @@ struct Observed {
     /// The standard handshake did not complete (target unavailable).
     no_connection: Option<String>,
     finding: Option<(Kind, String)>,
+    /// The target's bytes after the handshake (the first [`RECEIVED_CAP`]).
+    received: Vec<u8>,
+    /// Its answer to an altered handshake (head only).
+    answer_head: Option<Vec<u8>>,
 }
 
 fn settings_for(opts: &Options) -> Settings {
@@ -1246,7 +1270,12 @@ async fn execute(
                 opening::exchange(&mut io, &request, h.chop, Duration::ZERO, settings, timeout)
                     .await;
             match answer {
-                Answer::Response { resp, leftover, .. } => {
+                Answer::Response {
+                    resp,
+                    leftover,
+                    head,
+                } => {
+                    obs.answer_head = Some(head[..resp.head_len.min(head.len())].to_vec());
                     let ok = resp.status == 101
                         && crate::wire::handshake::check_response(&resp, &key).is_ok();
                     if !ok {
@@ -1290,6 +1319,7 @@ async fn execute(
     };
     let mut check = ServerCheck::new(pmd);
     check.push(&leftover);
+    keep_received(&mut obs.received, &leftover);
     let must_answer_close = matches!(p.model.end, ModelEnd::Closed { .. });
     let (mut rd, wr) = tokio::io::split(io);
     let sent_frames = AtomicU64::new(0);
@@ -1341,6 +1371,7 @@ async fn execute(
             r = rd.read(&mut buf) => match r {
                 Ok(n) if n > 0 => {
                     check.push(&buf[..n]);
+                    keep_received(&mut obs.received, &buf[..n]);
                     if phase == Phase::AwaitClose && check.close.is_some() {
                         phase = Phase::AwaitEof;
                         deadline = (Instant::now() + timeout).min(hard);
@@ -1378,6 +1409,11 @@ async fn execute(
         obs.finding = Some((Kind::Malformed, problem));
     }
     obs
+}
+
+fn keep_received(kept: &mut Vec<u8>, more: &[u8]) {
+    let room = RECEIVED_CAP.saturating_sub(kept.len());
+    kept.extend_from_slice(&more[..more.len().min(room)]);
 }
 
 /// Our TCP FIN, given up at `until`: with TLS, shutdown waits for buffered data and
@@ -1502,13 +1538,48 @@ async fn check_once(
 /// Keeps the target reachable between runs (restart hook or waiting for recovery).
 struct Keeper {
     target: Target,
-    restart: Option<Restart>,
+    restart: Option<Box<dyn Lifecycle>>,
     insecure: bool,
     /// It died, had no restart hook and did not come back: stop asking.
     gone: bool,
+    /// While confirming and shrinking a crash: how the process must end to count as
+    /// the same crash (`None` inside: any way, e.g. not ours to watch).
+    want_exit: Option<Option<crate::spawn::Exit>>,
+    /// While confirming and shrinking other findings: the [`dedup_key`] of the detail,
+    /// so that shrinking cannot wander off to another bug of the same kind.
+    want_key: Option<String>,
+    /// Fresh-target runs per crash-shrinking candidate (more for flaky crashes).
+    crash_tries: u32,
 }
 
 impl Keeper {
+    /// Bring up a fresh target through the lifecycle (false without one or on failure).
+    async fn restart(&mut self) -> bool {
+        let Some(life) = self.restart.as_mut() else {
+            return false;
+        };
+        match life.restart().await {
+            Ok(url) => match Target::parse(&url) {
+                Ok(mut t) => {
+                    t.insecure = self.insecure;
+                    self.target = t;
+                    true
+                }
+                Err(_) => false,
+            },
+            Err(_) => false,
+        }
+    }
+
+    /// Whether crashes can be replayed on fresh targets.
+    fn fresh(&self) -> bool {
+        self.restart.as_ref().is_some_and(|l| l.fresh())
+    }
+
+    async fn post_mortem(&mut self) -> Option<PostMortem> {
+        self.restart.as_mut()?.post_mortem().await
+    }
+
     /// Make sure the target answers a probe; restart it if we can. False if it stays dead.
     async fn ensure_alive(&mut self, settings: &Settings, timeout: Duration) -> bool {
         if self.gone {
@@ -1517,14 +1588,8 @@ impl Keeper {
         if probe(&self.target, settings, 0, timeout).await.is_ok() {
             return true;
         }
-        if let Some(r) = self.restart.as_mut() {
-            if let Ok(url) = r().await {
-                if let Ok(mut t) = Target::parse(&url) {
-                    t.insecure = self.insecure;
-                    self.target = t;
-                }
-            }
-            return probe(&self.target, settings, 0, timeout).await.is_ok();
+        if self.restart.is_some() {
+            return self.restart().await && probe(&self.target, settings, 0, timeout).await.is_ok();
         }
         // No hook: give it a few chances to come back by itself.
         for _ in 0..3 {
@@ -1547,12 +1612,17 @@ async fn fires(
     kind: Kind,
     key_seed: u64,
 ) -> Option<bool> {
+    if kind == Kind::Dead && keeper.fresh() {
+        return crash::fires(keeper, settings, opts, seq, key_seed).await;
+    }
     if !keeper.ensure_alive(settings, opts.timeout).await {
         return None;
     }
     let p = prepare(seq, key_seed);
     let (_, f) = check_once(&keeper.target, settings, &p, 1, opts.timeout).await;
-    Some(f.is_some_and(|(k, _)| k == kind))
+    Some(f.is_some_and(|(k, d)| {
+        k == kind && keeper.want_key.as_ref().is_none_or(|w| *w == dedup_key(&d))
+    }))
 }
 
 /// Smaller variants of one step (shorter payload, no chopping, no fragmenting).
@@ -1873,12 +1943,29 @@ fn note(opts: &Options, msg: &str) {
 /// back (and may move it: it returns the new URL). Errors are harness errors (bad URL,
 /// target unreachable at the start, output directory not writable).
 pub async fn run(opts: &Options, restart: Option<Restart>) -> Result<Summary, Error> {
+    let life = restart.map(|r| Box::new(life::Hook(r)) as Box<dyn Lifecycle>);
+    run_with(opts, life).await
+}
+
+/// [`run`] with a target that wsspec starts or restarts itself ([`Spawned`],
+/// [`RestartCommand`]): crashes are confirmed, shrunk and counted on fresh targets,
+/// deduplicated by how the process ended and its last output, and reported with both.
+pub async fn run_with(opts: &Options, life: Option<Box<dyn Lifecycle>>) -> Result<Summary, Error> {
+    let mut restart = life;
     let mut target = Target::parse(&opts.url)?;
     target.insecure = opts.insecure;
     let settings = settings_for(opts);
     if let Err((_, e)) = probe(&target, &settings, 0, opts.timeout).await {
+        // A server we started may have died of the probe itself: say how.
+        let mut how = String::new();
+        if let Some(pm) = match restart.as_mut() {
+            Some(l) => l.post_mortem().await.filter(|pm| pm.exit.is_some()),
+            None => None,
+        } {
+            how = format!("; {}{}", pm.describe(), crate::spawn::tail_text(&pm.tail));
+        }
         return Err(Error::Target(format!(
-            "{} does not answer a handshake and an echo before fuzzing: {e}",
+            "{} does not answer a handshake and an echo before fuzzing: {e}{how}",
             opts.url
         )));
     }
@@ -1889,6 +1976,9 @@ pub async fn run(opts: &Options, restart: Option<Restart>) -> Result<Summary, Er
         restart,
         insecure: opts.insecure,
         gone: false,
+        want_exit: None,
+        want_key: None,
+        crash_tries: 1,
     };
     let mut summary = Summary {
         seed: opts.seed,
@@ -1924,7 +2014,7 @@ pub async fn run(opts: &Options, restart: Option<Restart>) -> Result<Summary, Er
                 ),
             );
         }
-        let Some((kind, detail)) = finding else {
+        let Some((kind, mut detail)) = finding else {
             previous = Some((n, seq));
             continue;
         };
@@ -1933,9 +2023,20 @@ pub async fn run(opts: &Options, restart: Option<Restart>) -> Result<Summary, Er
             (Some(_), Some((pn, ps))) => (*pn, ps.clone()),
             _ => (n, seq),
         };
-        // A dead target is one finding, whatever the probe's error said.
+        // A dead target is one finding per way of dying (signal and last output when
+        // wsspec watches the process), whatever the probe's error said.
+        let mut crash_info = None;
         let dedup = match kind {
-            Kind::Dead => (kind, String::new()),
+            Kind::Dead => {
+                crash_info = keeper.post_mortem().await;
+                match &crash_info {
+                    Some(pm) => {
+                        detail = crash::detail(pm, &detail);
+                        (kind, pm.signature())
+                    }
+                    None => (kind, String::new()),
+                }
+            }
             _ => (kind, dedup_key(&detail)),
         };
         if seen.contains(&dedup) {
@@ -1962,6 +2063,8 @@ pub async fn run(opts: &Options, restart: Option<Restart>) -> Result<Summary, Er
             n_found,
             kind,
             detail,
+            crash_info,
+            fuzz_time,
         )
         .await?;
         note(
@@ -2015,15 +2118,31 @@ async fn handle_finding(
     n: u64,
     kind: Kind,
     detail: String,
+    crash_info: Option<PostMortem>,
+    found_after: Duration,
 ) -> Result<Finding, Error> {
     let key_seed = opts.seed ^ n;
     let before = prepare(&seq, key_seed).steps.len();
     let mut runs = 1;
-    let confirmed = matches!(
-        fires(keeper, settings, opts, &seq, kind, key_seed).await,
-        Some(true)
-    );
-    let shrunk = if confirmed {
+    let crash_on_fresh = kind == Kind::Dead && keeper.fresh();
+    if crash_on_fresh {
+        keeper.want_exit = Some(crash_info.as_ref().and_then(|pm| pm.exit));
+    } else if kind != Kind::Dead {
+        keeper.want_key = Some(dedup_key(&detail));
+    }
+    let (confirmed, first_rate) = if crash_on_fresh {
+        // How often the original kills a fresh target (0: it needs the state earlier
+        // sequences left) decides how often each shrinking candidate is tried.
+        let r = crash::rate(keeper, settings, opts, &seq, key_seed, crash::REPRO_RUNS).await;
+        keeper.crash_tries = crash::tries_for(r.hits, r.runs);
+        runs = r.runs as usize;
+        (r.hits > 0, Some(r))
+    } else {
+        let fired = fires(keeper, settings, opts, &seq, kind, key_seed).await;
+        (matches!(fired, Some(true)), None)
+    };
+    let shrink_it = confirmed;
+    let shrunk = if shrink_it {
         shrink(keeper, settings, opts, seq, kind, key_seed, &mut runs).await
     } else {
         seq
@@ -2031,12 +2150,36 @@ async fn handle_finding(
     let p = prepare(&shrunk, key_seed);
     let case = finding_case(&p, kind, &detail, opts.seed, n);
     let path = write_case(&opts.out, &case)?;
+    // The reproduction rate of what is reported, and the target's answer to it.
+    let mut answer_head = None;
+    let (reproduced, crash, received) = if crash_on_fresh {
+        let r = match first_rate {
+            Some(r) if !shrink_it => r,
+            _ => crash::rate(keeper, settings, opts, &shrunk, key_seed, crash::REPRO_RUNS).await,
+        };
+        let pm = r.post_mortem.or(crash_info);
+        (Some((r.hits, r.runs)), pm, r.received)
+    } else {
+        let received = if keeper.ensure_alive(settings, opts.timeout).await {
+            let obs = check_once(&keeper.target, settings, &p, 1, opts.timeout)
+                .await
+                .0;
+            answer_head = obs.answer_head;
+            obs.received
+        } else {
+            Vec::new()
+        };
+        (None, crash_info, received)
+    };
+    keeper.want_exit = None;
+    keeper.want_key = None;
+    keeper.crash_tries = 1;
     let verification = if opts.verify {
         verify(&case, keeper, settings, opts).await
     } else {
         Verification::default()
     };
-    Ok(Finding {
+    let mut finding = Finding {
         kind,
         detail,
         sequence: n,
@@ -2045,9 +2188,30 @@ async fn handle_finding(
         steps_before: before,
         steps_after: p.steps.len(),
         shrink_runs: runs,
-        confirmed,
+        confirmed: confirmed || reproduced.is_some_and(|(h, _)| h > 0),
         verification,
-    })
+        found_after,
+        crash,
+        reproduced,
+        report: None,
+        reproducer: None,
+    };
+    let command = keeper.restart.as_ref().and_then(|l| l.command());
+    let (md, py) = bugreport::write(
+        &opts.out,
+        &bugreport::Input {
+            finding: &finding,
+            prepared: &p,
+            url: &keeper.target.url,
+            command: command.as_deref(),
+            received: &received,
+            answer_head: answer_head.as_deref(),
+            seed: opts.seed,
+        },
+    )?;
+    finding.report = Some(md);
+    finding.reproducer = Some(py);
+    Ok(finding)
 }
 
 /// Write a case file `<dir>/<hash>.json` (the id's last part).

@@ -5,12 +5,15 @@
 //! * `cargo xtask bench` — wall time and peak RSS of the catalogue against the embedded
 //!   server, then the wire layer's criterion benchmarks (`bench.rs`).
 //! * `cargo xtask fuzz`  — run the cargo-fuzz targets, report exec/s, keep crashes (`fuzz.rs`).
+//! * `cargo xtask fuzz-peers` — network-fuzz the real peers with `wsspec fuzz --spawn`
+//!   (`fuzz_peers.rs`).
 //! * `cargo xtask gate`  — the catalogue against the embedded server and the real peers,
 //!   gated by known-failing lists and compared with the committed baselines (`gate.rs`).
 //! * `cargo xtask man`   — the man pages (clap_mangen, through `wsspec generate-man`).
 
 mod bench;
 mod fuzz;
+mod fuzz_peers;
 mod gate;
 
 use anyhow::{bail, Result};
@@ -41,6 +44,11 @@ tasks:
                      crashes to fuzz/regressions/ and fail
   man [DIR]          write the man pages (wsspec.1, wsspec-run.1, …) into DIR
                      (default target/man); view with `man -l target/man/wsspec.1`
+  fuzz-peers [--seconds N] [--seed S] [--out DIR] [PEER...]
+                     network-fuzz each installed peer (tungstenite, websockets,
+                     ws, libwebsockets[-frag]; default 60 s each, seed 3) with
+                     `wsspec fuzz --spawn`; shrunk findings, reports and
+                     reproducers in DIR/PEER (default reports/fuzz-peers)
   help               this text";
 
 fn main() -> std::process::ExitCode {
@@ -64,6 +72,7 @@ fn run() -> Result<()> {
         Some("gate") => gate::run(&sh, &args[1..]),
         Some("fuzz") => fuzz::run(&sh, &args[1..]),
         Some("man") => man(&sh, &args[1..]),
+        Some("fuzz-peers") => fuzz_peers::run(&sh, &args[1..]),
         None | Some("help" | "-h" | "--help") => {
             println!("{HELP}");
             Ok(())

@@ -3,8 +3,9 @@
 //! error (bad URL, unreachable target, unwritable output directory).
 
 use crate::error::Error;
-use crate::netfuzz::{self, Options, Verification};
+use crate::netfuzz::{self, Lifecycle, Options, RestartCommand, Spawned, Verification};
 use crate::server;
+use crate::spawn;
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,8 +14,26 @@ use std::time::Duration;
 #[derive(Debug, Args)]
 pub struct FuzzArgs {
     /// Target server, ws://HOST:PORT/PATH or wss://…; it must echo text and binary
-    /// messages. Omit it to fuzz the embedded reference server.
+    /// messages. Omit it to fuzz the embedded reference server (or with --spawn).
+    #[arg(conflicts_with = "spawn")]
     pub url: Option<String>,
+    /// Start the target yourself: a shell command line in which `{port}` becomes a free
+    /// port on 127.0.0.1 (e.g. `./echo-server --port {port}`). wsspec waits for it to
+    /// listen, restarts it after it dies (and for every crash-shrinking run), records
+    /// its exit signal and last output, and stops its whole process group at the end
+    /// and on Ctrl-C.
+    #[arg(long, value_name = "CMD")]
+    pub spawn: Option<String>,
+    /// URL path for a --spawn target.
+    #[arg(long, value_name = "PATH", default_value = "/", requires = "spawn")]
+    pub spawn_path: String,
+    /// For a URL target wsspec does not own: a shell command that brings it back
+    /// after it died (e.g. `systemctl restart my-ws`); wsspec then waits for the URL.
+    #[arg(long, value_name = "CMD", requires = "url")]
+    pub restart: Option<String>,
+    /// How long a started or restarted target may take to listen.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = netfuzz::parse_duration)]
+    pub listen_timeout: Duration,
     /// Seed of the sequence generator: the same seed sends the same sequences.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -74,9 +93,32 @@ pub(crate) async fn fuzz(a: FuzzArgs) -> Result<ExitCode, Error> {
             "--max-steps and --max-findings must be at least 1".into(),
         ));
     }
-    let (embedded, url) = match &a.url {
-        Some(u) => (None, u.clone()),
-        None => {
+    if a.spawn.as_deref().is_some_and(|c| !c.contains("{port}")) {
+        return Err(Error::Usage(
+            "--spawn needs `{port}` in the command line, where wsspec puts the port".into(),
+        ));
+    }
+    if a.spawn.is_some() || a.restart.is_some() {
+        spawn::kill_all_on_interrupt();
+    }
+    let mut life: Option<Box<dyn Lifecycle>> = None;
+    let (embedded, url) = match (&a.url, &a.spawn) {
+        (_, Some(cmd)) => {
+            let mut s = Spawned::new(cmd, &a.spawn_path, a.listen_timeout);
+            let url = s
+                .start()
+                .await
+                .map_err(|e| Error::Target(format!("--spawn: {e}")))?;
+            life = Some(Box::new(s));
+            (None, url)
+        }
+        (Some(u), None) => {
+            if let Some(r) = &a.restart {
+                life = Some(Box::new(RestartCommand::new(r, u, a.listen_timeout)));
+            }
+            (None, u.clone())
+        }
+        (None, None) => {
             let s = server::start(0)
                 .await
                 .map_err(|e| Error::Io(format!("cannot start the embedded server: {e}")))?;
@@ -105,7 +147,7 @@ pub(crate) async fn fuzz(a: FuzzArgs) -> Result<ExitCode, Error> {
             a.out.display()
         );
     }
-    let s = netfuzz::run(&opts, None).await?;
+    let s = netfuzz::run_with(&opts, life).await?;
     drop(embedded);
     println!(
         "fuzzed {} for {:.1} s (seed {}): {} sequences ({:.0}/s), {} frames ({:.0} frames/s), {:.1} MB sent",
@@ -137,10 +179,11 @@ pub(crate) async fn fuzz(a: FuzzArgs) -> Result<ExitCode, Error> {
     for f in &s.findings {
         println!("  [{}] {}", f.kind.as_str(), f.detail);
         println!(
-            "    {} ({}; sequence {}, {} -> {} steps in {} runs{})",
+            "    {} ({}; sequence {} after {:.1} s, {} -> {} steps in {} runs{})",
             f.case_id,
             f.path.display(),
             f.sequence,
+            f.found_after.as_secs_f64(),
             f.steps_before,
             f.steps_after,
             f.shrink_runs,
@@ -150,14 +193,33 @@ pub(crate) async fn fuzz(a: FuzzArgs) -> Result<ExitCode, Error> {
                 ", not reproduced: unshrunk"
             }
         );
+        if let Some((h, n)) = f.reproduced {
+            println!("    reproduced on fresh targets: {h}/{n}");
+        }
+        if let Some(pm) = &f.crash {
+            println!("    {}{}", pm.describe(), spawn::tail_text(&pm.tail));
+        }
         if opts.verify {
             println!("    check: {}", describe(&f.verification));
         }
+        if let (Some(md), Some(py)) = (&f.report, &f.reproducer) {
+            println!(
+                "    report: {}; reproducer: python3 {}",
+                md.display(),
+                py.display()
+            );
+        }
     }
-    println!(
-        "replay: wsspec run --cases-dir {} {}",
-        a.out.display(),
-        a.url.as_deref().unwrap_or("URL")
-    );
+    match &a.spawn {
+        Some(cmd) => println!(
+            "replay: wsspec run --cases-dir {} --spawn '{cmd}'",
+            a.out.display()
+        ),
+        None => println!(
+            "replay: wsspec run --cases-dir {} {}",
+            a.out.display(),
+            a.url.as_deref().unwrap_or("URL")
+        ),
+    }
     Ok(ExitCode::from(1))
 }

@@ -8,6 +8,7 @@ mod diff;
 mod fuzz;
 mod merge;
 mod run;
+mod testing;
 
 pub use cases::{load_selection, CasesArgs, Selection};
 pub use diff::DiffArgs;
@@ -79,6 +80,9 @@ pub enum Command {
         /// Directory for the pages (created if needed).
         dir: std::path::PathBuf,
     },
+    /// Serve a fault-injected echo server (testing wsspec itself; hidden).
+    #[command(hide = true)]
+    FaultyServer(testing::FaultyServerArgs),
     /// Serve the embedded reference echo server until interrupted (for trying clients).
     Serve {
         /// Port on 127.0.0.1 (0 picks a free one).
@@ -153,6 +157,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::GenerateMan { dir } => generate_man(&dir),
         Command::Run(a) => rt.block_on(run::run(*a)),
         Command::Fuzz(a) => rt.block_on(fuzz::fuzz(a)),
+        Command::FaultyServer(a) => rt.block_on(testing::faulty_server(a)),
         Command::Serve { port } => rt.block_on(async {
             let s = server::start(port)
                 .await

@@ -10,6 +10,7 @@ use crate::config::{self, Config};
 use crate::engine::conn::{self, Settings, Target};
 use crate::error::Error;
 use crate::gate;
+use crate::netfuzz::Spawned;
 use crate::report::model::{AgentReport, CaseResult, RunReport, SCHEMA_VERSION};
 use crate::report::terminal;
 use crate::{catalogue, runner, server};
@@ -27,6 +28,12 @@ pub struct RunArgs {
     /// Target server, ws://HOST:PORT/PATH or wss://… (path and query are sent with
     /// every case). Omit it to test the embedded reference server.
     pub url: Option<String>,
+    /// Start the server yourself: a shell command line in which `{port}` becomes a
+    /// free port on 127.0.0.1; wsspec waits for it to listen, reports how it ended if
+    /// it dies (signal, last output) and stops its whole process group at the end and
+    /// on Ctrl-C. It is not restarted within the run.
+    #[arg(long, value_name = "CMD", conflicts_with_all = ["url", "config"])]
+    pub spawn: Option<String>,
     #[command(flatten)]
     pub select: Selection,
     /// Test the servers of an Autobahn fuzzingclient.json spec (servers, cases,
@@ -137,7 +144,7 @@ pub(crate) async fn run(a: RunArgs) -> Result<ExitCode, Error> {
             )));
         }
     }
-    let plan: Vec<Planned> = match &config {
+    let mut plan: Vec<Planned> = match &config {
         Some(c) => c
             .servers
             .iter()
@@ -192,6 +199,23 @@ pub(crate) async fn run(a: RunArgs) -> Result<ExitCode, Error> {
     };
 
     let ca_certs = crate::api::load_ca_files(a.ca_cert.as_slice())?;
+    // A --spawn server lives as long as this function too.
+    let mut spawned = None;
+    if let Some(cmd) = &a.spawn {
+        if !cmd.contains("{port}") {
+            return Err(Error::Usage(
+                "--spawn needs `{port}` in the command line, where wsspec puts the port".into(),
+            ));
+        }
+        crate::spawn::kill_all_on_interrupt();
+        let mut s = Spawned::new(cmd, "/", Duration::from_secs(10));
+        let url = s
+            .start()
+            .await
+            .map_err(|e| Error::Target(format!("--spawn: {e}")))?;
+        plan[0].url = Some(url);
+        spawned = Some(s);
+    }
     // The embedded server (when no URL is given) lives as long as this function.
     let mut embedded = None;
     // Reach every server before running anything: an unreachable one is an error (exit
@@ -282,6 +306,16 @@ pub(crate) async fn run(a: RunArgs) -> Result<ExitCode, Error> {
         });
     }
     drop(embedded);
+    if let Some(s) = spawned.as_mut() {
+        if let Some(pm) = s.ended().await {
+            eprintln!(
+                "wsspec: during the run {}{}",
+                pm.describe(),
+                crate::spawn::tail_text(&pm.tail)
+            );
+        }
+        s.stop();
+    }
 
     let report = RunReport {
         schema: SCHEMA_VERSION,
