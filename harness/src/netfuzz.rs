@@ -511,6 +511,7 @@ fn gen_valid(u: &mut Unstructured, open: &mut Option<Open>) -> Step {
                 fragment_size: chance(u, 1, 2).then(|| (range(u, 1, 64) as usize).max(len / 128)),
                 chop: maybe_chop(u, len),
                 sync: false,
+                compress: false,
             })
         }
         _ => {

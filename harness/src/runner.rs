@@ -1,5 +1,6 @@
 //! Runs many cases against one target, concurrently, each on its own connection.
-//! Long cases start first so the run ends close to the longest single case.
+//! Long cases start first so the run ends close to the longest single case; timed
+//! cases (section 9), then destructive ones, run one at a time at the end.
 
 use crate::case::{id_sort_key, Case};
 use crate::catalogue::autobahn_index;
@@ -29,6 +30,9 @@ pub async fn run_all<'a>(
     // time, so that a target they kill cannot spoil the verdicts of other cases.
     let (mut order, destructive): (Vec<&Case>, Vec<&Case>) =
         cases.iter().partition(|c| !c.probe_after);
+    // Timed cases (section 9) run alone after the concurrent batch, so their
+    // throughput is theirs alone.
+    let (timed, mut order): (Vec<&Case>, Vec<&Case>) = order.drain(..).partition(|c| c.timed);
     // Longest planned waits first; ties in catalogue order.
     order.sort_by(|a, b| {
         b.planned_seconds()
@@ -45,7 +49,7 @@ pub async fn run_all<'a>(
         .inspect(|r| on_done(r))
         .collect()
         .await;
-    for case in destructive {
+    for case in timed.into_iter().chain(destructive) {
         let r = run(case).await;
         on_done(&r);
         results.push(r);

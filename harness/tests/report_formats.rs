@@ -72,6 +72,7 @@ fn case(id: &str, title: &str, behavior: Verdict, behavior_close: Verdict) -> Ca
         tx_octet_stats: BTreeMap::new(),
         rx_frame_stats: BTreeMap::from([("8".to_string(), 1)]),
         tx_frame_stats: BTreeMap::from([("1".to_string(), 1), ("8".to_string(), 1)]),
+        throughput: None,
     }
 }
 

@@ -36,6 +36,9 @@ pub fn case(id: &str, title: &str) -> CaseBuilder {
             handshake: None,
             probe_after: false,
             timing: None,
+            deflate: None,
+            trace: TraceMode::Full,
+            timed: false,
         },
     }
 }
@@ -214,6 +217,7 @@ pub fn message(p: impl Into<Payload>, binary: bool, fragment_size: Option<usize>
         fragment_size,
         chop: None,
         sync: false,
+        compress: false,
     }
 }
 

@@ -6,6 +6,7 @@
 //! *is* the JSON format documented in `cases/README.md`.
 
 pub mod builder;
+pub mod dataset;
 pub mod json;
 pub mod select;
 
@@ -42,6 +43,57 @@ pub struct Case {
     /// A growth measurement instead of steps (ReDoS-style cases).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timing: Option<Timing>,
+    /// permessage-deflate the case needs: what the tester offers (as client) and what it
+    /// accepts (as server). When the peer does not negotiate it, the case is
+    /// UNIMPLEMENTED and the tester closes at once (Autobahn 12.x/13.x).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deflate: Option<DeflateSpec>,
+    /// How much of the wire trace to keep.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub trace: TraceMode,
+    /// A measured case (Autobahn section 9): runs alone after the concurrent batch, so
+    /// its duration and throughput are not shared with other cases.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub timed: bool,
+}
+
+/// The permessage-deflate negotiation a case needs, for either role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeflateSpec {
+    /// Offers the tester makes as a client, in order (each a full
+    /// `permessage-deflate; …` element of `Sec-WebSocket-Extensions`).
+    pub offer: Vec<String>,
+    /// What the tester accepts as a server, tried in order against the client's offers
+    /// (used by the server role).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accept: Vec<DeflateAccept>,
+}
+
+/// One accept rule of the tester as server: ask the client for these settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeflateAccept {
+    /// Ask the client not to take over its compression context.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub client_no_context_takeover: bool,
+    /// Ask the client to use at most this window (needs `client_max_window_bits` in
+    /// the client's offer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_max_window_bits: Option<u8>,
+}
+
+/// How much of a case's wire trace is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TraceMode {
+    /// Every row up to the trace cap, then the last rows (head and tail).
+    #[default]
+    Full,
+    /// A short head and tail only (long cases: the failure shows at the end).
+    HeadTail,
+    /// Only the tester's notes (timers, verdict reasons), no octets or frames.
+    Off,
 }
 
 /// The opening request of a case, as changes to the standard one, or raw bytes.
@@ -191,6 +243,45 @@ pub enum Payload {
     DeflateZeros {
         deflate_zeros: usize,
     },
+    /// A window of `len` units of a named data set (see [`dataset`]); in a
+    /// `round_trips` step, message *i* is the *i*-th window, sliding and wrapping.
+    Dataset {
+        dataset: String,
+        len: usize,
+    },
+    /// A long message known by its length and SHA-1 (how received messages over
+    /// [`KEEP_WHOLE`] bytes are kept); `head`/`tail` are hex excerpts for reading.
+    Digest {
+        len: u64,
+        sha1: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        head: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        tail: String,
+    },
+}
+
+/// Received messages up to this many bytes are kept whole; longer ones as a
+/// [`Payload::Digest`].
+pub const KEEP_WHOLE: usize = 256;
+/// Bytes of head and tail kept of a long message.
+pub const EXCERPT: usize = 32;
+
+/// Length and SHA-1 of a message: what comparisons of long payloads use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fingerprint {
+    pub len: u64,
+    pub sha1: [u8; 20],
+}
+
+impl Fingerprint {
+    pub fn of(b: &[u8]) -> Fingerprint {
+        use sha1::Digest;
+        Fingerprint {
+            len: b.len() as u64,
+            sha1: sha1::Sha1::digest(b).into(),
+        }
+    }
 }
 
 impl Default for Payload {
@@ -216,6 +307,54 @@ impl Payload {
             Payload::DeflateZeros { deflate_zeros } => {
                 crate::wire::deflate::compress_zeros(*deflate_zeros)
             }
+            Payload::Dataset { .. } => self.message(0),
+            // Only the digest is known: no bytes stand for it.
+            Payload::Digest { .. } => Vec::new(),
+        }
+    }
+
+    /// Message `i` of a sequence: the `i`-th window of a data set, or the same bytes
+    /// every time for any other form.
+    pub fn message(&self, i: u64) -> Vec<u8> {
+        match self {
+            Payload::Dataset { dataset: name, len } => dataset::get(name)
+                .map(|d| d.window(i, *len))
+                .unwrap_or_default(),
+            other => other.bytes(),
+        }
+    }
+
+    /// Length and SHA-1 of the bytes (the stored ones for a digest).
+    pub fn fingerprint(&self) -> Fingerprint {
+        match self {
+            Payload::Digest { len, sha1, .. } => Fingerprint {
+                len: *len,
+                sha1: decode_hex(sha1)
+                    .ok()
+                    .and_then(|v| v.try_into().ok())
+                    .unwrap_or([0; 20]),
+            },
+            other => Fingerprint::of(&other.bytes()),
+        }
+    }
+
+    /// A received message as kept in results: whole when short, else length, digest,
+    /// head and tail.
+    pub fn received(
+        len: u64,
+        sha1: [u8; 20],
+        whole: Option<&[u8]>,
+        head: &[u8],
+        tail: &[u8],
+    ) -> Payload {
+        match whole {
+            Some(b) => Payload::from_bytes(b),
+            None => Payload::Digest {
+                len,
+                sha1: encode_hex(&sha1),
+                head: encode_hex(head),
+                tail: encode_hex(tail),
+            },
         }
     }
 
@@ -235,6 +374,27 @@ impl Payload {
             }
             Payload::Repeat { len, .. } | Payload::RepeatHex { len, .. } if *len > 1 << 30 => {
                 return Err("repeated payloads are limited to 1 GiB".into())
+            }
+            Payload::Dataset { dataset: name, len } => {
+                let d = dataset::get(name).ok_or_else(|| {
+                    format!(
+                        "unknown data set {name:?} (known: {})",
+                        dataset::NAMES.join(", ")
+                    )
+                })?;
+                if *len == 0 || *len > d.units() {
+                    return Err(format!(
+                        "data set window of {len} units: must be 1..={}",
+                        d.units()
+                    ));
+                }
+                return Ok(());
+            }
+            Payload::Digest { sha1, .. } => {
+                return match decode_hex(sha1) {
+                    Ok(b) if b.len() == 20 => Ok(()),
+                    _ => Err(format!("sha1 {sha1:?} is not 40 hex digits")),
+                }
             }
             _ => {}
         }
@@ -400,6 +560,39 @@ pub struct MessageStep {
     /// Write every frame as its own TCP write.
     #[serde(default, skip_serializing_if = "is_false")]
     pub sync: bool,
+    /// Compress the message with the negotiated permessage-deflate (RSV1 on the first
+    /// frame; the fragment size then applies to the compressed bytes).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub compress: bool,
+}
+
+/// Messages sent one at a time, each after the echo of the previous one arrived, each
+/// echo checked on arrival (Autobahn 9.x and 12.x/13.x). The step decides the case's
+/// `behavior` itself: OK after the last correct echo (the tester then closes with
+/// 1000), FAILED on the first wrong echo or when `within` seconds pass.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoundTripStep {
+    /// How many messages.
+    pub count: u32,
+    /// The message (for a data set, message *i* is its *i*-th window).
+    pub message: MessageStep,
+    /// What must be equal in the echo.
+    #[serde(default)]
+    pub check: EchoCheck,
+    /// Seconds for all round trips (the case timer); then an empty close and FAILED.
+    pub within: f64,
+}
+
+/// What an echo must match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EchoCheck {
+    /// Type and length (Autobahn 9.x).
+    #[default]
+    Length,
+    /// Type, length and SHA-1 of the payload (Autobahn 12.x/13.x).
+    Digest,
 }
 
 /// The header of a frame whose payload follows in later [`Step::FramePayload`] steps.
@@ -462,6 +655,8 @@ pub enum Step {
     Repeat { times: u32, steps: Vec<Step> },
     /// Stop reading from the peer for this many seconds (a client that does not read).
     PauseReading(f64),
+    /// Sequential echoed messages, each checked as it arrives.
+    RoundTrips(RoundTripStep),
 }
 
 /// Something the tester observed from the peer. Compared as an ordered list.
@@ -493,11 +688,20 @@ impl Event {
                     payload: b,
                     binary: y,
                 },
-            ) => x == y && a.bytes() == b.bytes(),
-            (Event::Pong(a), Event::Pong(b)) => a.bytes() == b.bytes(),
+            ) => x == y && same_payload(a, b),
+            (Event::Pong(a), Event::Pong(b)) => same_payload(a, b),
             (Event::Timeout(a), Event::Timeout(b)) => a == b,
             _ => false,
         }
+    }
+}
+
+/// Payloads equal as bytes (by length and SHA-1 when one is only known by its digest).
+pub fn same_payload(a: &Payload, b: &Payload) -> bool {
+    if matches!(a, Payload::Digest { .. }) || matches!(b, Payload::Digest { .. }) {
+        a.fingerprint() == b.fingerprint()
+    } else {
+        a.bytes() == b.bytes()
     }
 }
 
@@ -584,6 +788,16 @@ impl Case {
                     }
                 }
                 Step::Wait(w) => check_secs(w.seconds).map_err(ctx)?,
+                Step::RoundTrips(r) => {
+                    r.message.payload.check().map_err(ctx)?;
+                    check_secs(r.within).map_err(ctx)?;
+                    if r.count == 0 || r.count > 1_000_000 {
+                        return Err(ctx("round_trips count must be 1..=1000000".into()));
+                    }
+                    if r.message.fragment_size == Some(0) || r.message.chop == Some(0) {
+                        return Err(ctx("fragment_size and chop must be at least 1".into()));
+                    }
+                }
                 Step::KillAfter(s) | Step::CloseAfter(s) | Step::PauseReading(s) => {
                     check_secs(*s).map_err(ctx)?
                 }
@@ -668,6 +882,7 @@ impl Case {
             .iter()
             .map(|s| match s {
                 Step::KillAfter(t) | Step::CloseAfter(t) => *t,
+                Step::RoundTrips(r) => r.within,
                 _ => 0.0,
             })
             .fold(0.0, f64::max);

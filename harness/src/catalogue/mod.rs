@@ -1,5 +1,5 @@
-//! The built-in catalogue: Autobahn|Testsuite's sections 1–7 and 10 (247 cases), under
-//! Autobahn's numbers and judged the way Autobahn judges them.
+//! The built-in catalogue: all 517 cases of Autobahn|Testsuite (sections 1–7, 9, 10,
+//! 12 and 13), under Autobahn's numbers and judged the way Autobahn judges them.
 //!
 //! Most cases are data in `cases/autobahn/*.json` (embedded at build time, see
 //! [`crate::case::json`]). The ones whose payloads are better computed than typed live
@@ -8,6 +8,8 @@
 //! * [`framing`] — section 1, data frames on each side of the payload-length boundaries;
 //! * [`utf8_tables`] — 6.5–6.23, 132 generated UTF-8 validator probes;
 //! * [`misc`] — 10.1.1, a message the tester fragments itself;
+//! * [`limits`] — section 9, big and many messages (timed, run alone);
+//! * [`compression`] — sections 12 and 13, 1000 compressed round trips per case;
 //! * [`beyond`] — the computed cases of wsspec's own `handshake`, `deflate` and
 //!   `security` sections (the rest of them is data in `cases/wsspec/`).
 //!
@@ -15,7 +17,9 @@
 //! and report headings), including the sections wsspec does not implement.
 
 pub mod beyond;
+pub mod compression;
 pub mod framing;
+pub mod limits;
 pub mod misc;
 pub mod registry;
 pub mod utf8_tables;
@@ -30,6 +34,8 @@ pub fn code_cases() -> Vec<Case> {
     let mut all = framing::cases();
     all.extend(utf8_tables::cases());
     all.extend(misc::cases());
+    all.extend(limits::cases());
+    all.extend(compression::cases());
     all.extend(beyond::cases());
     all
 }

@@ -42,7 +42,9 @@ pub async fn run_case(
         close: CloseInfo::default(),
         duration_ms: 0,
         opened: false,
+        throughput: None,
     };
+    out.rec.set_mode(case.trace);
 
     let mut judgement = if let Some(t) = &case.timing {
         let (behavior, result) = opening::measure_growth(t, target, settings, case.level).await;
@@ -106,6 +108,7 @@ pub async fn run_case(
         }
     }
 
+    let (trace, trace_dropped) = out.rec.take_rows();
     let Outcome {
         rec,
         http_request,
@@ -114,6 +117,7 @@ pub async fn run_case(
         close,
         duration_ms,
         opened,
+        throughput,
     } = out;
     CaseResult {
         id: case.id.clone(),
@@ -140,12 +144,13 @@ pub async fn run_case(
         duration_ms,
         http_request,
         http_response,
-        trace: rec.rows,
-        trace_dropped: rec.dropped,
+        trace,
+        trace_dropped,
         rx_octet_stats: rec.rx_octets,
         tx_octet_stats: rec.tx_octets,
         rx_frame_stats: rec.rx_frames,
         tx_frame_stats: rec.tx_frames,
+        throughput,
     }
 }
 
@@ -158,6 +163,7 @@ struct Outcome {
     close: CloseInfo,
     duration_ms: u64,
     opened: bool,
+    throughput: Option<report::model::Throughput>,
 }
 
 /// The standard opening handshake, then the steps.
@@ -168,6 +174,19 @@ async fn standard(
     case: &Case,
     out: &mut Outcome,
 ) -> judge::Judgement {
+    // A case that needs permessage-deflate offers it (as an extra request header).
+    let offer = case.deflate.as_ref().map(|d| d.offer.join(", "));
+    let with_offer;
+    let target = match &offer {
+        Some(o) => {
+            let mut t = target.clone();
+            t.extra_headers
+                .push(("Sec-WebSocket-Extensions".into(), o.clone()));
+            with_offer = t;
+            &with_offer
+        }
+        None => target,
+    };
     match conn::open(&mut io, target, settings).await {
         Err(f) => {
             out.rec.octets(Dir::Tx, &f.request);
@@ -186,7 +205,33 @@ async fn standard(
             out.rec.octets(Dir::Rx, opened.response_text.as_bytes());
             out.http_request = String::from_utf8_lossy(&opened.request).into_owned();
             out.http_response = opened.response_text.clone();
-            play_steps(io, opened.leftover, case, settings, out, None).await
+            let Some(offer) = offer else {
+                return play_steps(io, opened.leftover, case, settings, out, None).await;
+            };
+            let answer = opened.response.headers_named("Sec-WebSocket-Extensions");
+            match deflate_check::check(&offer, &answer, false) {
+                Ok(Some(p)) => {
+                    out.rec
+                        .note(format!("permessage-deflate negotiated: {p:?}"));
+                    play_steps(io, opened.leftover, case, settings, out, Some(p)).await
+                }
+                Ok(None) => {
+                    let mut j =
+                        play_steps(io, opened.leftover, &just_close(case), settings, out, None)
+                            .await;
+                    j.behavior = Verdict::Unimplemented;
+                    j.result = "permessage-deflate was not negotiated".into();
+                    j
+                }
+                Err(e) => {
+                    let mut j =
+                        play_steps(io, opened.leftover, &just_close(case), settings, out, None)
+                            .await;
+                    j.behavior = Verdict::Failed;
+                    j.result = format!("invalid permessage-deflate answer: {e}");
+                    j
+                }
+            }
         }
     }
 }
@@ -199,8 +244,11 @@ async fn play_steps(
     out: &mut Outcome,
     deflate: Option<crate::wire::extensions::PmdParams>,
 ) -> judge::Judgement {
+    let (max_frames_in, max_bytes_in) = play::budget(case);
     let lim = play::PlayLimits {
         deflate,
+        max_frames_in,
+        max_bytes_in,
         close_handshake_timeout: settings.close_handshake_timeout,
         server_drop_timeout: settings.server_drop_timeout,
         max_message: settings.max_message,
@@ -211,7 +259,14 @@ async fn play_steps(
     out.duration_ms = (played.closed_at - played.opened_at).as_millis() as u64;
     out.received = played.events;
     out.close = played.close;
-    judge::judge(&case.expect, &out.received, &out.close, &out.rec.tx_frames)
+    out.throughput = played.throughput;
+    let mut j = judge::judge(&case.expect, &out.received, &out.close, &out.rec.tx_frames);
+    // Round trips decide `behavior` themselves (Autobahn 9.x, 12.x, 13.x).
+    if let Some((v, why)) = played.verdict {
+        j.behavior = v;
+        j.result = why;
+    }
+    j
 }
 
 /// A case-specific opening handshake, judged on its own; if a connection results,

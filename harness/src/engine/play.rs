@@ -8,11 +8,16 @@
 
 use super::conn::Io;
 use super::trace::Recorder;
-use crate::case::{Case, Event, Length, Mask, Payload, Step};
-use crate::report::model::{CloseInfo, Dir};
+use crate::case::{
+    Case, EchoCheck, Event, Fingerprint, Length, Mask, MessageStep, Payload, RoundTripStep, Step,
+    EXCERPT, KEEP_WHOLE,
+};
+use crate::report::model::{CloseInfo, Dir, Throughput, Verdict};
 use crate::wire::close_code;
+use crate::wire::deflate::{Deflater, InflateError, Inflater};
 use crate::wire::frame::{apply_mask, encode_frame, encode_header, FrameDecoder};
 use crate::wire::utf8::{Utf8Status, Utf8Validator};
+use sha1::Digest;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
@@ -37,11 +42,51 @@ pub struct PlayLimits {
     pub hard_limit: Duration,
     /// permessage-deflate parameters when the handshake negotiated it.
     pub deflate: Option<crate::wire::extensions::PmdParams>,
+    /// Frames the peer may send in this case (see [`budget`]).
+    pub max_frames_in: u64,
+    /// Payload bytes (inflated ones included) the peer may send in this case.
+    pub max_bytes_in: u64,
+}
+
+/// What a peer may send in one case: frames and payload bytes. Each frame may cost an
+/// event or a queued pong, so a flood fails the connection (1008) instead of growing
+/// memory. The base allowance is scaled by what the case itself sends, since a
+/// conformant peer echoes it (possibly frame by frame, as 9.3.1's 65,537 frames).
+/// The one place these bounds are decided.
+pub fn budget(case: &Case) -> (u64, u64) {
+    const BASE_FRAMES: u64 = 100_000;
+    const BASE_BYTES: u64 = 256 << 20;
+    let (mut frames, mut bytes) = (0u64, 0u64);
+    let mut message = |m: &MessageStep, times: u64| {
+        let len = match &m.payload {
+            Payload::Dataset { len, .. } => (*len as u64).saturating_mul(4),
+            Payload::Repeat { len, .. } | Payload::RepeatHex { len, .. } => *len as u64,
+            p => p.bytes().len() as u64,
+        };
+        let per = m.fragment_size.map_or(1, |f| len / f.max(1) as u64 + 1);
+        frames = frames.saturating_add(per.saturating_mul(times));
+        bytes = bytes.saturating_add(len.saturating_mul(times));
+    };
+    for s in &case.steps {
+        match s {
+            Step::Message(m) => message(m, 1),
+            Step::RoundTrips(r) => message(&r.message, r.count as u64),
+            _ => {}
+        }
+    }
+    (
+        BASE_FRAMES.saturating_add(frames.saturating_mul(2)),
+        BASE_BYTES.saturating_add(bytes.saturating_mul(2)),
+    )
 }
 
 /// What playing produced.
 pub struct Played {
     pub events: Vec<Event>,
+    /// A verdict the steps decided themselves (round trips), with its reason.
+    pub verdict: Option<(Verdict, String)>,
+    /// Round-trip figures, when the case had round trips.
+    pub throughput: Option<Throughput>,
     pub close: CloseInfo,
     /// When the opening handshake completed / when TCP closed.
     pub opened_at: Instant,
@@ -93,13 +138,92 @@ async fn writer(
     let _ = w.shutdown().await;
 }
 
-/// Frames a peer may send in one case; each may cost an event or a queued pong, so a
-/// flood fails the connection instead of growing memory.
-const MAX_FRAMES_IN: u64 = 100_000;
-/// Payload bytes a peer may send in one case (what events can retain; a message is
-/// further bounded by `max_message`).
-const MAX_BYTES_IN: u64 = 256 << 20;
+/// A data message being received: checked and digested as its frames arrive, never
+/// kept whole once longer than [`KEEP_WHOLE`].
+struct Incoming {
+    opcode: u8,
+    compressed: bool,
+    /// Bytes on the wire so far (compressed ones for a compressed message).
+    wire_len: u64,
+    /// Message bytes so far (inflated).
+    len: u64,
+    sha1: sha1::Sha1,
+    /// The whole message while it is short.
+    whole: Option<Vec<u8>>,
+    head: Vec<u8>,
+    tail: Vec<u8>,
+    /// Offset of the first invalid UTF-8 octet (text messages).
+    bad_utf8: Option<usize>,
+}
 
+impl Incoming {
+    fn new(opcode: u8, compressed: bool) -> Incoming {
+        Incoming {
+            opcode,
+            compressed,
+            wire_len: 0,
+            len: 0,
+            sha1: sha1::Sha1::new(),
+            whole: Some(Vec::new()),
+            head: Vec::new(),
+            tail: Vec::new(),
+            bad_utf8: None,
+        }
+    }
+
+    /// Message bytes arrived (after inflating, if compressed).
+    fn push(&mut self, data: &[u8], utf8: &mut Utf8Validator) {
+        if self.opcode == 1 && self.bad_utf8.is_none() {
+            if let Utf8Status::Invalid { at } = utf8.feed(data) {
+                self.bad_utf8 = Some(at);
+            }
+        }
+        self.len += data.len() as u64;
+        self.sha1.update(data);
+        if let Some(w) = &mut self.whole {
+            if w.len() + data.len() <= KEEP_WHOLE {
+                w.extend_from_slice(data);
+            } else {
+                self.whole = None;
+            }
+        }
+        if self.head.len() < EXCERPT {
+            let n = (EXCERPT - self.head.len()).min(data.len());
+            self.head.extend_from_slice(&data[..n]);
+        }
+        let keep = data.len().min(EXCERPT);
+        self.tail.extend_from_slice(&data[data.len() - keep..]);
+        if self.tail.len() > 2 * EXCERPT {
+            self.tail.drain(..self.tail.len() - EXCERPT);
+        }
+    }
+
+    fn finish(self) -> (Fingerprint, Payload) {
+        let sha1: [u8; 20] = self.sha1.finalize().into();
+        let tail = &self.tail[self.tail.len().saturating_sub(EXCERPT)..];
+        let payload = Payload::received(self.len, sha1, self.whole.as_deref(), &self.head, tail);
+        (
+            Fingerprint {
+                len: self.len,
+                sha1,
+            },
+            payload,
+        )
+    }
+}
+
+/// Sequential round trips in progress.
+struct RoundTrips<'a> {
+    spec: &'a RoundTripStep,
+    /// Messages sent so far (the last one is in flight).
+    sent: u32,
+    /// What the echo of the message in flight must be: binary, fingerprint.
+    expect: (bool, Fingerprint),
+    deadline: Instant,
+    started: Instant,
+    bytes_out: u64,
+    bytes_in: u64,
+}
 struct Player<'a> {
     case: &'a Case,
     lim: PlayLimits,
@@ -108,13 +232,17 @@ struct Player<'a> {
     book: CloseInfo,
     events: Vec<Event>,
     decoder: FrameDecoder,
-    /// Opcode and payload of the message being received.
-    msg: Option<(u8, Vec<u8>)>,
-    /// The message being received is compressed (RSV1 on its first frame).
-    msg_compressed: bool,
+    /// The message being received.
+    msg: Option<Incoming>,
     /// Inflate context for server-to-client messages (kept across messages unless
-    /// the server said `server_no_context_takeover`).
-    inflater: flate2::Decompress,
+    /// the server said `server_no_context_takeover`), when deflate was negotiated.
+    inflater: Option<Inflater>,
+    /// Compression context for client-to-server messages.
+    deflater: Option<Deflater>,
+    /// Round trips under way.
+    rt: Option<RoundTrips<'a>>,
+    verdict: Option<(Verdict, String)>,
+    throughput: Option<Throughput>,
     utf8: Utf8Validator,
     /// After a framing error nothing more from the peer can be trusted.
     rx_poisoned: bool,
@@ -154,6 +282,12 @@ pub async fn play(
     let (err_tx, mut err_rx) = mpsc::unbounded_channel();
     let writer_task = tokio::spawn(writer(w, rx, err_tx));
     let opened_at = Instant::now();
+    let inflater = lim
+        .deflate
+        .map(|p| Inflater::new(p.server_max_window_bits, p.server_no_context_takeover));
+    let deflater = lim
+        .deflate
+        .map(|p| Deflater::new(p.client_max_window_bits, p.client_no_context_takeover));
     let mut p = Player {
         case,
         hard_at: opened_at + lim.hard_limit,
@@ -164,8 +298,11 @@ pub async fn play(
         book: CloseInfo::default(),
         events: Vec::new(),
         msg: None,
-        msg_compressed: false,
-        inflater: flate2::Decompress::new(false),
+        inflater,
+        deflater,
+        rt: None,
+        verdict: None,
+        throughput: None,
         utf8: Utf8Validator::new(),
         rx_poisoned: false,
         tx,
@@ -221,15 +358,27 @@ pub async fn play(
         }
     }
     writer_task.abort();
+    if let Some(rt) = p.rt.take() {
+        p.verdict = Some((
+            Verdict::Failed,
+            format!(
+                "the connection ended after {} of {} echoes",
+                rt.sent.saturating_sub(1),
+                rt.spec.count
+            ),
+        ));
+    }
     Played {
         events: p.events,
+        verdict: p.verdict,
+        throughput: p.throughput,
         close: p.book,
         opened_at,
         closed_at: Instant::now(),
     }
 }
 
-impl Player<'_> {
+impl<'a> Player<'a> {
     // ----- sending ---------------------------------------------------------------
 
     fn write(&mut self, bytes: Vec<u8>, chop: Option<usize>, sync: bool) {
@@ -385,6 +534,9 @@ impl Player<'_> {
     // ----- steps and timers ------------------------------------------------------
 
     fn advance_steps(&mut self) {
+        if self.rt.is_some() {
+            return;
+        }
         let now = Instant::now();
         if let Some(t) = self.resume_at {
             if now < t {
@@ -442,6 +594,12 @@ impl Player<'_> {
                     self.rec.note(format!("stop reading for {s}s"));
                     self.read_paused_until = Some(Instant::now() + Duration::from_secs_f64(*s));
                 }
+                Step::RoundTrips(r) => {
+                    if self.state == State::Open {
+                        self.start_round_trips(r);
+                        return;
+                    }
+                }
                 Step::Repeat { times, steps } => {
                     for _ in 0..*times {
                         if self.state == State::Closed || self.write_broken {
@@ -474,26 +632,8 @@ impl Player<'_> {
                 );
             }
             Step::Message(m) => {
-                if self.state != State::Open {
-                    return;
-                }
                 let payload = m.payload.bytes();
-                let opcode = if m.binary { 2 } else { 1 };
-                for (i, (piece, fin)) in
-                    fragments(&payload, m.fragment_size).into_iter().enumerate()
-                {
-                    let op = if i == 0 { opcode } else { 0 };
-                    self.send_frame(
-                        fin,
-                        0,
-                        op,
-                        &Mask::Auto,
-                        Length::Minimal,
-                        piece,
-                        m.chop,
-                        m.sync,
-                    );
-                }
+                self.send_message(m, &payload);
             }
             Step::FrameHeader(h) => {
                 let key: [u8; 4] = rand::random();
@@ -523,8 +663,133 @@ impl Player<'_> {
         }
     }
 
+    /// Autobahn's `sendMessage`: the payload (compressed first when asked and
+    /// negotiated) cut into frames of the fragment size.
+    fn send_message(&mut self, m: &MessageStep, payload: &[u8]) {
+        if self.state != State::Open {
+            return;
+        }
+        let opcode = if m.binary { 2 } else { 1 };
+        let compressed;
+        let (body, rsv) = match (&mut self.deflater, m.compress) {
+            (Some(d), true) => {
+                compressed = d.message(payload);
+                (&compressed[..], 4)
+            }
+            _ => (payload, 0),
+        };
+        for (i, (piece, fin)) in fragments(body, m.fragment_size).into_iter().enumerate() {
+            let (op, rsv) = if i == 0 { (opcode, rsv) } else { (0, 0) };
+            self.send_frame(
+                fin,
+                rsv,
+                op,
+                &Mask::Auto,
+                Length::Minimal,
+                piece,
+                m.chop,
+                m.sync,
+            );
+        }
+    }
+
+    fn start_round_trips(&mut self, spec: &'a RoundTripStep) {
+        let now = Instant::now();
+        self.rec.note(format!(
+            "{} round trips, one message in flight, each echo checked ({:?}); case timer {}s",
+            spec.count, spec.check, spec.within
+        ));
+        self.rt = Some(RoundTrips {
+            spec,
+            sent: 0,
+            expect: (spec.message.binary, Fingerprint::of(&[])),
+            deadline: now + Duration::from_secs_f64(spec.within),
+            started: now,
+            bytes_out: 0,
+            bytes_in: 0,
+        });
+        self.send_next_round();
+    }
+
+    fn send_next_round(&mut self) {
+        let Some(rt) = &mut self.rt else { return };
+        let spec = rt.spec;
+        let payload = spec.message.payload.message(u64::from(rt.sent));
+        rt.expect = (
+            spec.message.binary,
+            match spec.check {
+                EchoCheck::Digest => Fingerprint::of(&payload),
+                EchoCheck::Length => Fingerprint {
+                    len: payload.len() as u64,
+                    sha1: [0; 20],
+                },
+            },
+        );
+        rt.sent += 1;
+        rt.bytes_out += payload.len() as u64;
+        self.send_message(&spec.message, &payload);
+    }
+
+    /// An echo arrived during round trips: check it, then send the next message or end.
+    fn on_echo(&mut self, binary: bool, got: Fingerprint) {
+        let Some(rt) = &mut self.rt else { return };
+        rt.bytes_in += got.len;
+        let (want_binary, want) = rt.expect;
+        let kind = |b: bool| if b { "binary" } else { "text" };
+        let wrong = if binary != want_binary || got.len != want.len {
+            Some(format!(
+                "Echo'ed message type or length differs from what I sent: message {} of {} \
+                 came back as {} of {} bytes, {} of {} bytes was sent",
+                rt.sent,
+                rt.spec.count,
+                kind(binary),
+                got.len,
+                kind(want_binary),
+                want.len
+            ))
+        } else if rt.spec.check == EchoCheck::Digest && got.sha1 != want.sha1 {
+            Some(format!(
+                "Echo'ed message content differs from what I sent: message {} of {} has the \
+                 right length ({} bytes) but another SHA-1",
+                rt.sent, rt.spec.count, got.len
+            ))
+        } else {
+            None
+        };
+        if let Some(why) = wrong {
+            self.rt = None;
+            self.rec.note(why.clone());
+            self.verdict = Some((Verdict::Failed, why));
+            self.send_close(Some(1000), &[], false);
+            return;
+        }
+        if rt.sent < rt.spec.count {
+            self.send_next_round();
+            return;
+        }
+        let Some(rt) = self.rt.take() else { return };
+        let secs = rt.started.elapsed().as_secs_f64().max(1e-6);
+        let t = Throughput {
+            messages: u64::from(rt.spec.count),
+            bytes_sent: rt.bytes_out,
+            bytes_received: rt.bytes_in,
+            seconds: secs,
+            mb_per_s: (rt.bytes_out + rt.bytes_in) as f64 / secs / 1e6,
+            round_trips_per_s: f64::from(rt.spec.count) / secs,
+        };
+        let why = format!(
+            "all {} echoes correct in {:.3} s ({:.1} MB/s both ways, {:.0} round trips/s)",
+            rt.spec.count, secs, t.mb_per_s, t.round_trips_per_s
+        );
+        self.rec.note(why.clone());
+        self.verdict = Some((Verdict::Ok, why));
+        self.throughput = Some(t);
+        self.send_close(Some(1000), &[], false);
+    }
+
     fn next_deadline(&self) -> Instant {
         [
+            self.rt.as_ref().map(|r| r.deadline),
             self.resume_at,
             self.kill_at,
             self.close_at,
@@ -570,6 +835,19 @@ impl Player<'_> {
         if due(&mut self.kill_at) && self.state != State::Closed {
             self.rec.note("kill timer fired");
             self.fail(1001, "Going Away");
+        }
+        if self.rt.as_ref().is_some_and(|r| r.deadline <= now) {
+            if let Some(rt) = self.rt.take() {
+                let why = format!(
+                    "Case did not finish within {} seconds ({} of {} echoes received).",
+                    rt.spec.within,
+                    rt.sent.saturating_sub(1),
+                    rt.spec.count
+                );
+                self.rec.note(why.clone());
+                self.verdict = Some((Verdict::Failed, why));
+                self.send_close(None, &[], false);
+            }
         }
         if due(&mut self.close_at) && self.state == State::Open {
             self.rec.note("close timer fired");
@@ -672,7 +950,7 @@ impl Player<'_> {
     fn on_frame(&mut self, f: crate::wire::frame::Frame) {
         self.frames_in += 1;
         self.bytes_in = self.bytes_in.saturating_add(f.payload.len() as u64);
-        if self.frames_in > MAX_FRAMES_IN || self.bytes_in > MAX_BYTES_IN {
+        if self.frames_in > self.lim.max_frames_in || self.bytes_in > self.lim.max_bytes_in {
             // Once: later frames are dropped unread while the close goes out.
             if !self.rx_poisoned {
                 self.rx_poisoned = true;
@@ -701,36 +979,33 @@ impl Player<'_> {
     }
 
     fn on_data_frame(&mut self, f: crate::wire::frame::Frame) {
-        let (opcode, mut buf) = match self.msg.take() {
-            Some(m) => m,
-            None => {
-                self.utf8.reset();
-                self.msg_compressed = f.rsv == 4;
-                (f.opcode, Vec::new())
+        if self.msg.is_none() {
+            self.utf8.reset();
+            let compressed = f.rsv == 4;
+            if compressed {
+                if let Some(i) = &mut self.inflater {
+                    i.start_message();
+                }
             }
-        };
-        if buf.len() as u64 + f.payload.len() as u64 > self.lim.max_message {
+            self.msg = Some(Incoming::new(f.opcode, compressed));
+        }
+        let limit = usize::try_from(self.lim.max_message).unwrap_or(usize::MAX);
+        let Some(m) = self.msg.as_mut() else { return };
+        m.wire_len += f.payload.len() as u64;
+        if m.wire_len > self.lim.max_message {
             self.fail(1009, "message larger than the configured limit");
             return;
         }
-        if self.msg_compressed {
-            buf.extend_from_slice(&f.payload);
-            if !f.fin {
-                self.msg = Some((opcode, buf));
-                return;
-            }
-            let limit = usize::try_from(self.lim.max_message).unwrap_or(usize::MAX);
-            if self
-                .lim
-                .deflate
-                .is_some_and(|p| p.server_no_context_takeover)
-            {
-                self.inflater = flate2::Decompress::new(false);
-            }
-            let plain = match crate::wire::deflate::inflate_with(&mut self.inflater, &buf, limit) {
-                Ok(p) => p,
-                Err(e) => {
-                    let code = if matches!(e, crate::wire::deflate::InflateError::TooLarge { .. }) {
+        let utf8 = &mut self.utf8;
+        let inflated = match (m.compressed, &mut self.inflater) {
+            (true, Some(inf)) => {
+                let before = m.len;
+                let mut r = inf.feed(&f.payload, limit, &mut |c| m.push(c, utf8));
+                if r.is_ok() && f.fin {
+                    r = inf.end_message(limit, &mut |c| m.push(c, utf8));
+                }
+                if let Err(e) = r {
+                    let code = if matches!(e, InflateError::TooLarge { .. }) {
                         1009
                     } else {
                         1007
@@ -738,45 +1013,43 @@ impl Player<'_> {
                     self.fail(code, &format!("compressed message: {e}"));
                     return;
                 }
-            };
-            self.rec.note(format!(
-                "inflated message: {} → {} bytes",
-                buf.len(),
-                plain.len()
-            ));
-            if opcode == 1 && std::str::from_utf8(&plain).is_err() {
-                self.fail(1007, "invalid UTF-8 in a compressed text message");
-                return;
+                m.len - before
             }
-            self.events.push(Event::Message {
-                payload: Payload::from_bytes(&plain),
-                binary: opcode == 2,
-            });
-            self.finish_when_done();
+            _ => {
+                m.push(&f.payload, utf8);
+                0
+            }
+        };
+        let bad = m.bad_utf8;
+        self.bytes_in = self.bytes_in.saturating_add(inflated);
+        if let Some(at) = bad {
+            self.fail(
+                1007,
+                &format!("invalid UTF-8 in text message at octet {at}"),
+            );
             return;
         }
-        if opcode == 1 {
-            if let Utf8Status::Invalid { at } = self.utf8.feed(&f.payload) {
-                self.fail(
-                    1007,
-                    &format!("invalid UTF-8 in text message at octet {at}"),
-                );
-                return;
-            }
-        }
-        buf.extend_from_slice(&f.payload);
         if !f.fin {
-            self.msg = Some((opcode, buf));
             return;
         }
-        if opcode == 1 && self.utf8.status() != (Utf8Status::Valid { complete: true }) {
+        let Some(m) = self.msg.take() else { return };
+        if m.opcode == 1 && self.utf8.status() != (Utf8Status::Valid { complete: true }) {
             self.fail(1007, "text message ended inside a UTF-8 code point");
             return;
         }
-        self.events.push(Event::Message {
-            payload: Payload::from_bytes(&buf),
-            binary: opcode == 2,
-        });
+        if m.compressed {
+            self.rec.note(format!(
+                "inflated message: {} → {} bytes",
+                m.wire_len, m.len
+            ));
+        }
+        let binary = m.opcode == 2;
+        let (fp, payload) = m.finish();
+        if self.rt.is_some() {
+            self.on_echo(binary, fp);
+            return;
+        }
+        self.events.push(Event::Message { payload, binary });
         self.finish_when_done();
     }
 

@@ -1,16 +1,23 @@
 //! The wire trace and traffic statistics of one case: every TCP chunk and frame in both
 //! directions plus the tester's own decisions, with timestamps, under a size cap.
+//!
+//! Past the cap the trace keeps its head and a rolling tail (a failure shows at the
+//! end of a long case); [`TraceMode`] shortens or silences it per case. The traffic
+//! histograms always count everything.
 
 use crate::case::encode_hex;
+use crate::case::TraceMode;
 use crate::report::model::{Dir, TraceRow, TraceWhat, TRACE_OCTETS};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
 /// Records trace rows and the Autobahn-style octet/frame histograms.
 pub struct Recorder {
     start: Instant,
     cap: usize,
-    pub rows: Vec<TraceRow>,
+    mode: TraceMode,
+    rows: Vec<TraceRow>,
+    tail: VecDeque<TraceRow>,
     pub dropped: usize,
     pub rx_octets: BTreeMap<String, u64>,
     pub tx_octets: BTreeMap<String, u64>,
@@ -23,7 +30,9 @@ impl Recorder {
         Recorder {
             start,
             cap,
+            mode: TraceMode::Full,
             rows: Vec::new(),
+            tail: VecDeque::new(),
             dropped: 0,
             rx_octets: BTreeMap::new(),
             tx_octets: BTreeMap::new(),
@@ -32,13 +41,50 @@ impl Recorder {
         }
     }
 
+    /// Keep less of the trace (the case's [`TraceMode`]).
+    pub fn set_mode(&mut self, mode: TraceMode) {
+        self.mode = mode;
+        if mode == TraceMode::HeadTail {
+            self.cap = self.cap.min(400);
+        }
+    }
+
     fn push(&mut self, dir: Dir, what: TraceWhat) {
-        if self.rows.len() >= self.cap {
-            self.dropped += 1;
+        if self.mode == TraceMode::Off && dir != Dir::Note {
             return;
         }
         let t_us = self.start.elapsed().as_micros() as u64;
-        self.rows.push(TraceRow { t_us, dir, what });
+        let row = TraceRow { t_us, dir, what };
+        // First half of the cap: the head; then a rolling tail of the other half.
+        if self.rows.len() < self.cap.div_ceil(2) {
+            self.rows.push(row);
+            return;
+        }
+        if self.tail.len() >= self.cap / 2 {
+            if self.tail.pop_front().is_none() {
+                self.dropped += 1;
+                return;
+            }
+            self.dropped += 1;
+        }
+        self.tail.push_back(row);
+    }
+
+    /// The kept rows in order: the head, a note of how many rows were left out, the tail.
+    pub fn take_rows(&mut self) -> (Vec<TraceRow>, usize) {
+        if self.dropped > 0 {
+            let t_us = self.tail.front().map_or(0, |r| r.t_us);
+            self.rows.push(TraceRow {
+                t_us,
+                dir: Dir::Note,
+                what: TraceWhat::Note {
+                    text: format!("… {} trace rows not kept …", self.dropped),
+                },
+            });
+        }
+        let mut rows = std::mem::take(&mut self.rows);
+        rows.extend(std::mem::take(&mut self.tail));
+        (rows, self.dropped)
     }
 
     /// Raw bytes written to or read from TCP.

@@ -186,6 +186,26 @@ pub struct CaseResult {
     pub rx_frame_stats: BTreeMap<String, u64>,
     /// Sent frames by opcode (Autobahn's `txFrameStats`).
     pub tx_frame_stats: BTreeMap<String, u64>,
+    /// Round-trip figures of a measured case (sections 9, 12, 13).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput: Option<Throughput>,
+}
+
+/// What the round trips of a case achieved (message bytes, before compression).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Throughput {
+    /// Messages sent (and echoed).
+    pub messages: u64,
+    /// Message bytes sent.
+    pub bytes_sent: u64,
+    /// Message bytes received.
+    pub bytes_received: u64,
+    /// From the first message sent to the last echo received.
+    pub seconds: f64,
+    /// Megabytes per second, both directions together.
+    pub mb_per_s: f64,
+    /// Round trips per second.
+    pub round_trips_per_s: f64,
 }
 
 impl CaseResult {
@@ -290,6 +310,7 @@ impl CaseResult {
             tx_octet_stats: BTreeMap::new(),
             rx_frame_stats: BTreeMap::new(),
             tx_frame_stats: BTreeMap::new(),
+            throughput: None,
         }
     }
 }

@@ -7,8 +7,16 @@
 //! decompression bomb (CVE-2018-1000518 and friends) costs at most `max_out` bytes of
 //! memory and about as much work, whatever the compressed size claims.
 //!
-//! The backend is flate2's pure-Rust one (miniz_oxide), whose compressor always uses a
-//! 32 KiB window (`max_window_bits` 15); decompression accepts any window.
+//! [`Deflater`] and [`Inflater`] are one direction's context for a whole connection:
+//! created with the negotiated window (9–15 bits; 8 is taken as 9, as zlib does for raw
+//! DEFLATE) and reset per message exactly when that direction's `*_no_context_takeover`
+//! was negotiated. The inflater streams: each frame's payload is inflated as it
+//! arrives, the output handed to a sink in chunks, never kept whole here.
+//!
+//! The backend is flate2 on zlib-rs (pure Rust, zlib's API): unlike the default
+//! miniz_oxide backend it takes a window size, so a tester can honour
+//! `client_max_window_bits=9` and an inflater with the negotiated window rejects a
+//! peer that uses a larger one.
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
@@ -126,6 +134,154 @@ pub fn inflate_with(
                 // Output space left over and all input used: nothing more will come.
                 if consumed >= input.len() && produced < chunk.len() {
                     return Ok(out);
+                }
+            }
+        }
+    }
+}
+
+/// Window bits zlib accepts for raw DEFLATE (8 is taken as 9, as zlib itself does).
+fn zlib_bits(bits: Option<u8>) -> u8 {
+    bits.unwrap_or(15).clamp(9, 15)
+}
+
+/// The sending context of one connection direction (permessage-deflate).
+pub struct Deflater {
+    c: Compress,
+    reset_each_message: bool,
+}
+
+impl Deflater {
+    /// `window_bits`: the negotiated `*_max_window_bits` for this direction (default 15);
+    /// `no_context_takeover`: start every message from an empty window.
+    pub fn new(window_bits: Option<u8>, no_context_takeover: bool) -> Deflater {
+        Deflater {
+            c: Compress::new_with_window_bits(
+                Compression::default(),
+                false,
+                zlib_bits(window_bits),
+            ),
+            reset_each_message: no_context_takeover,
+        }
+    }
+
+    /// One whole message, compressed (sync flush, tail removed).
+    pub fn message(&mut self, data: &[u8]) -> Vec<u8> {
+        if self.reset_each_message {
+            self.c.reset();
+        }
+        compress_with(&mut self.c, data)
+    }
+}
+
+/// The receiving context of one connection direction: inflates each message as its
+/// frames arrive, with an output bound per message.
+pub struct Inflater {
+    d: Decompress,
+    reset_each_message: bool,
+    /// A final block ended the stream: the next message needs a fresh context.
+    ended: bool,
+    /// Output of the current message so far.
+    produced: usize,
+    chunk: Vec<u8>,
+}
+
+impl Inflater {
+    /// `window_bits`: the negotiated window of the sending side (default 15); data that
+    /// refers further back fails as corrupt. `no_context_takeover`: reset per message.
+    pub fn new(window_bits: Option<u8>, no_context_takeover: bool) -> Inflater {
+        Inflater {
+            d: Decompress::new_with_window_bits(false, zlib_bits(window_bits)),
+            reset_each_message: no_context_takeover,
+            ended: false,
+            produced: 0,
+            chunk: Vec::new(),
+        }
+    }
+
+    /// Start a new compressed message.
+    pub fn start_message(&mut self) {
+        if self.reset_each_message || self.ended {
+            self.d.reset(false);
+            self.ended = false;
+        }
+        self.produced = 0;
+    }
+
+    /// Inflate the next piece of the current message's compressed data; the output goes
+    /// to `sink`. Fails as soon as the message would inflate to more than `max_out`.
+    pub fn feed(
+        &mut self,
+        data: &[u8],
+        max_out: usize,
+        sink: &mut dyn FnMut(&[u8]),
+    ) -> Result<(), InflateError> {
+        self.run(data, max_out, false, sink)
+    }
+
+    /// The current message is complete: put back the removed sync-flush tail.
+    pub fn end_message(
+        &mut self,
+        max_out: usize,
+        sink: &mut dyn FnMut(&[u8]),
+    ) -> Result<(), InflateError> {
+        self.run(&SYNC_TAIL, max_out, true, sink)
+    }
+
+    fn run(
+        &mut self,
+        input: &[u8],
+        max_out: usize,
+        tail: bool,
+        sink: &mut dyn FnMut(&[u8]),
+    ) -> Result<(), InflateError> {
+        if self.ended {
+            return if tail || input.is_empty() {
+                Ok(())
+            } else {
+                Err(InflateError::TrailingData(input.len()))
+            };
+        }
+        if self.chunk.is_empty() {
+            self.chunk = vec![0u8; CHUNK];
+        }
+        let start_in = self.d.total_in();
+        // Every round consumes input or produces output; a round that does neither
+        // ends the loop, and output is bounded by max_out, so the loop is bounded.
+        loop {
+            let used = usize::try_from(self.d.total_in() - start_in).unwrap_or(input.len());
+            let rest = input.get(used..).unwrap_or_default();
+            let out_before = self.d.total_out();
+            let status = self
+                .d
+                .decompress(rest, &mut self.chunk, FlushDecompress::Sync)
+                .map_err(|e| InflateError::Corrupt(e.to_string()))?;
+            let produced = usize::try_from(self.d.total_out() - out_before).unwrap_or(usize::MAX);
+            let consumed = usize::try_from(self.d.total_in() - start_in).unwrap_or(input.len());
+            if produced > max_out.saturating_sub(self.produced) {
+                return Err(InflateError::TooLarge { max_out });
+            }
+            self.produced += produced;
+            if produced > 0 {
+                sink(&self.chunk[..produced]);
+            }
+            match status {
+                Status::StreamEnd => {
+                    self.ended = true;
+                    let left = input.len().saturating_sub(consumed);
+                    let allowed = if tail { SYNC_TAIL.len() } else { 0 };
+                    if left > allowed {
+                        return Err(InflateError::TrailingData(left - allowed));
+                    }
+                    return Ok(());
+                }
+                Status::Ok | Status::BufError => {
+                    if produced == 0 && consumed == used {
+                        return Ok(());
+                    }
+                    if consumed >= input.len() && produced < self.chunk.len() {
+                        return Ok(());
+                    }
                 }
             }
         }
