@@ -7,10 +7,13 @@
 //! * `cargo xtask fuzz`  — run the cargo-fuzz targets, report exec/s, keep crashes (`fuzz.rs`).
 //! * `cargo xtask gate`  — the catalogue against the embedded server and the real peers,
 //!   gated by known-failing lists and compared with the committed baselines (`gate.rs`).
+//! * `cargo xtask oracle` — the real Autobahn|Testsuite (`wstest`) and wsspec against the
+//!   same targets, verdicts compared case for case (`oracle.rs`).
 
 mod bench;
 mod fuzz;
 mod gate;
+mod oracle;
 
 use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
@@ -19,7 +22,8 @@ use xshell::{cmd, Shell};
 const HELP: &str = "usage: cargo xtask <task>
 
 tasks:
-  ci                 fmt --check, clippy -D warnings, all tests, gate, fuzz smoke
+  ci                 fmt --check, clippy -D warnings, all tests, gate, fast oracle,
+                     fuzz smoke
                      (what .ci/run runs)
   bench [--runs N] [--only catalogue|wire]
                      wall time and peak RSS of `wsspec run` against the embedded
@@ -27,11 +31,19 @@ tasks:
                      benchmarks of the wire layer (harness/benches/wire.rs)
   gate [--baseline DIR] [--update]
                      run the catalogue against the embedded server and the Python
-                     websockets / Node ws peers (skipped if they cannot be
-                     installed), each with --known-failing DIR/NAME.known-failing.txt,
+                     websockets / Node ws peers (with CI set, a peer that cannot be
+                     installed fails; elsewhere it is skipped loudly), each with --known-failing DIR/NAME.known-failing.txt,
                      then `wsspec diff DIR/NAME.json` against the run's index.json
                      (DIR defaults to reports/baseline; reports in reports/gate/NAME);
                      --update rewrites the baselines instead of comparing
+  oracle [--fast] [--targets A,B] [--cases P,Q] [--wstest-timeout SECS] [--keep]
+                     install the real Autobahn|Testsuite (scripts/autobahn/setup.sh),
+                     run `wstest -m fuzzingclient` and `wsspec run --config` on one
+                     spec against the embedded server and the websockets / ws peers
+                     with and without permessage-deflate, and compare behavior,
+                     behaviorClose and remoteCloseCode on the cases both produced;
+                     differences must be listed in reports/oracle/known-differences.txt
+                     (--fast: embedded server, sections 1-7 and 10, as CI runs it)
   fuzz [--seconds N] [--smoke] [--asan] [--planted-bug] [--no-trace-compares]
        [TARGET...]
                      run the cargo-fuzz targets (default 10 s each; --smoke:
@@ -60,6 +72,7 @@ fn run() -> Result<()> {
         Some("bench") => bench::run(&sh, &args[1..]),
         Some("gate") => gate::run(&sh, &args[1..]),
         Some("fuzz") => fuzz::run(&sh, &args[1..]),
+        Some("oracle") => oracle::run(&sh, &args[1..]),
         None | Some("help" | "-h" | "--help") => {
             println!("{HELP}");
             Ok(())
@@ -89,6 +102,8 @@ fn ci(sh: &Shell) -> Result<()> {
     cmd!(sh, "cargo test --workspace").run()?;
     step("cargo xtask gate (known failures, baselines)");
     gate::run(sh, &[])?;
+    step("cargo xtask oracle --fast (real wstest vs wsspec, embedded server, sections 1-7, 10)");
+    oracle::run(sh, &["--fast".to_string()])?;
     step("cargo xtask fuzz --smoke (every fuzz target for a few seconds)");
     fuzz::run(sh, &["--smoke".to_string()])?;
     println!("\nxtask ci: all checks passed");
