@@ -459,9 +459,13 @@ pub fn render(
         all.extend(changes);
     }
     if all.is_empty() {
-        let both = if a.common { " in both" } else { "" };
+        let both = if a.common {
+            " (the cases both sides ran)"
+        } else {
+            ""
+        };
         out.push_str(&format!(
-            "no differences: {compared}{both} cases of {} agent{} have the same verdicts\n",
+            "no differences: {compared} cases of {} agent{} have the same verdicts{both}\n",
             pairs.len(),
             if pairs.len() == 1 { "" } else { "s" }
         ));
