@@ -16,6 +16,11 @@
 //! | `websockets-deflate` | the same with permessage-deflate                  |
 //! | `ws`                 | Node `ws`, no compression                         |
 //! | `ws-deflate`         | the same with permessage-deflate                  |
+//! | `fault-NAME`         | `wsspec serve --fault NAME`, one per fault server |
+//!
+//! By default every target runs, on the Autobahn sections of which wsspec plays at
+//! least one case (`--cases` to choose; wstest alone needs about 15 minutes for all
+//! targets, most of it on the faults whose servers never close).
 //!
 //! Every difference must be listed, with a reason, in
 //! `reports/oracle/known-differences.txt` (`TARGET CASE REASON…`, `*` for every target,
@@ -46,45 +51,86 @@ const FAST_SECTIONS: &[&str] = &["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*"
 
 /// One target: its name (the agent name in both reports) and how to start it.
 struct Target {
-    name: &'static str,
-    /// Which installed peer it needs (`None`: the embedded server).
+    name: String,
+    /// Which installed peer it needs (`None`: a server of the wsspec binary).
     peer: Option<&'static str>,
+    /// Program (empty: the wsspec binary) and its arguments.
     program: &'static str,
-    args: &'static [&'static str],
+    args: Vec<String>,
 }
 
-const TARGETS: [Target; 5] = [
-    Target {
-        name: "embedded",
-        peer: None,
-        program: "", // the wsspec binary
-        args: &["serve", "--port", "0"],
-    },
-    Target {
-        name: "websockets",
-        peer: Some("websockets"),
-        program: "scripts/peers/.venv/bin/python",
-        args: &["scripts/peers/websockets_echo.py", "0"],
-    },
-    Target {
-        name: "websockets-deflate",
-        peer: Some("websockets"),
-        program: "scripts/peers/.venv/bin/python",
-        args: &["scripts/peers/websockets_echo.py", "0", "--deflate"],
-    },
-    Target {
-        name: "ws",
-        peer: Some("ws"),
-        program: "node",
-        args: &["scripts/peers/ws_echo.js", "0"],
-    },
-    Target {
-        name: "ws-deflate",
-        peer: Some("ws"),
-        program: "node",
-        args: &["scripts/peers/ws_echo.js", "0", "--deflate"],
-    },
+/// The real peers: (target, peer, program, arguments).
+const PEERS: [(&str, &str, &str, &[&str]); 4] = [
+    (
+        "websockets",
+        "websockets",
+        "scripts/peers/.venv/bin/python",
+        &["scripts/peers/websockets_echo.py", "0"],
+    ),
+    (
+        "websockets-deflate",
+        "websockets",
+        "scripts/peers/.venv/bin/python",
+        &["scripts/peers/websockets_echo.py", "0", "--deflate"],
+    ),
+    ("ws", "ws", "node", &["scripts/peers/ws_echo.js", "0"]),
+    (
+        "ws-deflate",
+        "ws",
+        "node",
+        &["scripts/peers/ws_echo.js", "0", "--deflate"],
+    ),
 ];
+
+/// wsspec's fault-injected servers (`wsspec serve --fault NAME`), target `fault-NAME`:
+/// each breaks one rule, so the two tools must agree on how a broken server is judged.
+/// (`CrashOnPattern` is left out: it is a planted bug for the network fuzzer.)
+const FAULTS: [&str; 15] = [
+    "None",
+    "AcceptUnmasked",
+    "IgnoreRsv",
+    "AcceptReservedOpcodes",
+    "AcceptFragmentedControl",
+    "AcceptLongControl",
+    "NoUtf8Validation",
+    "Utf8AtMessageEnd",
+    "EchoAnyCloseCode",
+    "NeverAnswerClose",
+    "InvalidCloseReply",
+    "NoPong",
+    "LoseFragment",
+    "AcceptBadContinuation",
+    "KeepTcpAfterClose",
+];
+
+/// Every target, in the order they run.
+fn all_targets() -> Vec<Target> {
+    let mut v = vec![Target {
+        name: "embedded".into(),
+        peer: None,
+        program: "",
+        args: ["serve", "--port", "0"].map(String::from).to_vec(),
+    }];
+    for (name, peer, program, args) in PEERS {
+        v.push(Target {
+            name: name.into(),
+            peer: Some(peer),
+            program,
+            args: args.iter().map(|a| a.to_string()).collect(),
+        });
+    }
+    for f in FAULTS {
+        v.push(Target {
+            name: format!("fault-{f}"),
+            peer: None,
+            program: "",
+            args: ["serve", "--port", "0", "--fault", f]
+                .map(String::from)
+                .to_vec(),
+        });
+    }
+    v
+}
 
 struct Options {
     fast: bool,
@@ -127,9 +173,10 @@ fn parse(args: &[String]) -> Result<Options> {
             ),
         }
     }
+    let all = all_targets();
     for t in &o.targets {
-        if !TARGETS.iter().any(|k| k.name == t) {
-            let names: Vec<&str> = TARGETS.iter().map(|k| k.name).collect();
+        if !all.iter().any(|k| &k.name == t) {
+            let names: Vec<&str> = all.iter().map(|k| k.name.as_str()).collect();
             bail!("unknown target `{t}` (targets: {})", names.join(", "));
         }
     }
@@ -137,12 +184,11 @@ fn parse(args: &[String]) -> Result<Options> {
         o.targets = if o.fast {
             vec!["embedded".into()]
         } else {
-            TARGETS.iter().map(|t| t.name.to_string()).collect()
+            all.iter().map(|t| t.name.clone()).collect()
         };
     }
-    if o.cases.is_empty() {
-        let s = if o.fast { FAST_SECTIONS } else { ALL_SECTIONS };
-        o.cases = s.iter().map(|s| s.to_string()).collect();
+    if o.cases.is_empty() && o.fast {
+        o.cases = FAST_SECTIONS.iter().map(|s| s.to_string()).collect();
     }
     if o.wstest_timeout.is_zero() {
         o.wstest_timeout = Duration::from_secs(if o.fast { 180 } else { 3 * 3600 });
@@ -189,12 +235,14 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
 
     cmd!(sh, "cargo build --quiet -p wsspec").run()?;
     let bin = gate::wsspec_bin(&root);
+    let mut o = o;
+    if o.cases.is_empty() {
+        o.cases = sections_wsspec_plays(&bin)?;
+    }
 
     // The peers, when a target needs one.
-    let wanted: Vec<&Target> = TARGETS
-        .iter()
-        .filter(|t| o.targets.iter().any(|n| n == t.name))
-        .collect();
+    let all = all_targets();
+    let wanted: Vec<&Target> = all.iter().filter(|t| o.targets.contains(&t.name)).collect();
     let setup_problem = if wanted.iter().any(|t| t.peer.is_some()) {
         gate::install_peers(&root)?
     } else {
@@ -210,12 +258,13 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
                 continue;
             }
         }
-        let program = if t.peer.is_none() {
+        let program = if t.program.is_empty() {
             bin.to_string_lossy().into_owned()
         } else {
             t.program.to_string()
         };
-        match Running::start(&root, &program, t.args) {
+        let args: Vec<&str> = t.args.iter().map(String::as_str).collect();
+        match Running::start(&root, &program, &args) {
             Ok(r) => running.push((t, r)),
             Err(e) => missing(&format!(
                 "oracle target {}: could not start it: {e:#}",
@@ -296,6 +345,43 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// Autobahn's sections of which wsspec plays at least one case (running wstest on the
+/// others would only cost time: they are not compared).
+fn sections_wsspec_plays(bin: &Path) -> Result<Vec<String>> {
+    let out = Command::new(bin)
+        .arg("cases")
+        .env("NO_COLOR", "1")
+        .output()
+        .context("running wsspec cases")?;
+    if !out.status.success() {
+        bail!("wsspec cases ended with {}", out.status);
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let played: BTreeSet<&str> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|id| !id.contains('/'))
+        .filter_map(|id| id.split('.').next())
+        .collect();
+    let sections: Vec<String> = ALL_SECTIONS
+        .iter()
+        .filter(|p| played.contains(p.trim_end_matches(".*")))
+        .map(|p| p.to_string())
+        .collect();
+    let skipped: Vec<&str> = ALL_SECTIONS
+        .iter()
+        .filter(|p| !sections.iter().any(|s| s == *p))
+        .copied()
+        .collect();
+    if !skipped.is_empty() {
+        println!(
+            "xtask oracle: wsspec plays no case of {} yet: not run",
+            skipped.join(", ")
+        );
+    }
+    Ok(sections)
+}
+
 /// The fuzzingclient spec: every running target as one server.
 fn spec_json(dir: &Path, running: &[(&Target, Running)], cases: &[String]) -> String {
     let q = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
@@ -304,7 +390,7 @@ fn spec_json(dir: &Path, running: &[(&Target, Running)], cases: &[String]) -> St
         .map(|(t, r)| {
             format!(
                 "    {{\"agent\": {}, \"url\": \"ws://127.0.0.1:{}\"}}",
-                q(t.name),
+                q(&t.name),
                 r.port
             )
         })
@@ -395,7 +481,7 @@ impl Known {
                     i + 1
                 );
             }
-            if target != "*" && !TARGETS.iter().any(|t| t.name == target) {
+            if target != "*" && !all_targets().iter().any(|t| t.name == target) {
                 bail!("{}:{}: unknown target `{target}`", path.display(), i + 1);
             }
             let key = (target.to_string(), case.to_string());
