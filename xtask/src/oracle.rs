@@ -25,7 +25,8 @@
 //! Every difference must be listed, with a reason, in
 //! `reports/oracle/known-differences.txt` (`TARGET CASE REASON…`, `*` for every target,
 //! `#` comments); an unlisted difference fails the task, and so does a listed one that
-//! was compared and no longer differs (stale: delete the line).
+//! was compared and no longer differs (stale: delete the line), unless its reason starts
+//! with `timing:` (a verdict that depends on timing, which may agree on some runs).
 //!
 //! `--fast` (what `cargo xtask ci` runs): the embedded server only, sections 1–7 and 10
 //! (about 10 s of wstest). A tool or peer that cannot be installed or started fails the
@@ -564,15 +565,29 @@ fn judge(porcelain: &str, known: &Known) -> Result<Result<()>> {
             );
         }
     }
-    // Stale: listed, compared in this run, and no longer different.
+    // Stale: listed, compared in this run, and no longer different. Entries whose
+    // reason starts with `timing:` may differ on one run and not on the next: for them
+    // this is only a note.
     let mut stale = Vec::new();
-    for ((target, case), (_, line)) in &known.entries {
+    let mut agreed_this_time = Vec::new();
+    for ((target, case), (reason, line)) in &known.entries {
         let key = (target.clone(), case.clone());
         let compared = rows
             .iter()
             .any(|r| &r.id == case && (target == "*" || &r.agent == target));
         if compared && !used.contains(&key) {
-            stale.push(format!("{KNOWN}:{line}: {target} {case}"));
+            let entry = format!("{KNOWN}:{line}: {target} {case}");
+            if reason.starts_with("timing:") {
+                agreed_this_time.push(entry);
+            } else {
+                stale.push(entry);
+            }
+        }
+    }
+    if !agreed_this_time.is_empty() {
+        println!("  timing-dependent entries that agreed this time (kept):");
+        for s in &agreed_this_time {
+            println!("    {s}");
         }
     }
     if !stale.is_empty() {
@@ -633,6 +648,9 @@ mod tests {
             msg.contains("0 unlisted difference(s) and 2 stale"),
             "{msg}"
         );
+        let timing = Known::parse("embedded 4.1.5 timing: pacing\n", Path::new("k")).unwrap();
+        let porcelain = "same\tembedded\t4.1.5\tOK/OK/1002\tOK/OK/1002\n";
+        judge(porcelain, &timing).unwrap().unwrap();
         // ws 3.1 was not compared (ws did not run): not stale.
         let porcelain = "changed\tembedded\t2.5\tFAILED/FAILED/-\tOK/FAILED/-\n\
                          changed\tws\t7.1.1\tOK/UNCLEAN/1005\tOK/OK/1000\n";
