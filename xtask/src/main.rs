@@ -37,13 +37,16 @@ tasks:
                      (DIR defaults to reports/baseline; reports in reports/gate/NAME);
                      --update rewrites the baselines instead of comparing
   oracle [--fast] [--targets A,B] [--cases P,Q] [--wstest-timeout SECS] [--keep]
+         [--rejudge DIR]
                      install the real Autobahn|Testsuite (scripts/autobahn/setup.sh),
                      run `wstest -m fuzzingclient` and `wsspec run --config` on one
                      spec against the embedded server and the websockets / ws peers
                      with and without permessage-deflate, and compare behavior,
                      behaviorClose and remoteCloseCode on the cases both produced;
                      differences must be listed in reports/oracle/known-differences.txt
-                     (--fast: embedded server, sections 1-7 and 10, as CI runs it)
+                     and every fault server (wsspec serve --fault NAME); --fast:
+                     embedded server, sections 1-7 and 10, as CI runs it;
+                     --rejudge DIR: compare a kept run again (after editing the list)
   fuzz [--seconds N] [--smoke] [--asan] [--planted-bug] [--no-trace-compares]
        [TARGET...]
                      run the cargo-fuzz targets (default 10 s each; --smoke:

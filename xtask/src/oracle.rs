@@ -138,6 +138,8 @@ struct Options {
     targets: Vec<String>,
     cases: Vec<String>,
     keep: bool,
+    /// Compare the reports of an earlier run (its directory) instead of running.
+    rejudge: Option<String>,
     wstest_timeout: Duration,
 }
 
@@ -147,6 +149,7 @@ fn parse(args: &[String]) -> Result<Options> {
         targets: Vec::new(),
         cases: Vec::new(),
         keep: false,
+        rejudge: None,
         wstest_timeout: Duration::from_secs(0),
     };
     let mut it = args.iter();
@@ -154,6 +157,9 @@ fn parse(args: &[String]) -> Result<Options> {
         match a.as_str() {
             "--fast" => o.fast = true,
             "--keep" => o.keep = true,
+            "--rejudge" => {
+                o.rejudge = Some(it.next().context("--rejudge needs a directory")?.clone());
+            }
             "--targets" => {
                 let v = it
                     .next()
@@ -170,7 +176,7 @@ fn parse(args: &[String]) -> Result<Options> {
             }
             other => bail!(
                 "unknown oracle option `{other}` (use --fast, --targets A,B, --cases P,Q, \
-                 --wstest-timeout SECS, --keep)"
+                 --wstest-timeout SECS, --keep, --rejudge DIR)"
             ),
         }
     }
@@ -210,6 +216,12 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
     let o = parse(args)?;
     let root = crate::project_root();
     let started = Instant::now();
+    if let Some(dir) = &o.rejudge {
+        cmd!(sh, "cargo build --quiet -p wsspec").run()?;
+        let dir = Path::new(dir);
+        println!("xtask oracle: comparing the reports in {}", dir.display());
+        return compare(&gate::wsspec_bin(&root), &root, dir)?;
+    }
 
     // wstest.
     println!("xtask oracle: installing wstest (scripts/autobahn/setup.sh)");
@@ -312,8 +324,30 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
     }
     drop(running);
 
-    // Compare.
-    let out = Command::new(&bin)
+    let verdict = compare(&bin, &root, &dir)?;
+    println!(
+        "\nxtask oracle: wstest {wstest_secs:.1} s, wsspec {wsspec_secs:.1} s, \
+         {:.1} s in all; reports in {}",
+        started.elapsed().as_secs_f64(),
+        dir.display()
+    );
+    if let Err(e) = verdict {
+        println!(
+            "xtask oracle: kept {} for a look (--rejudge DIR compares it again)",
+            dir.display()
+        );
+        return Err(e);
+    }
+    if !o.keep {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(())
+}
+
+/// `wsspec diff --common --porcelain` of the two reports in `dir`, judged against the
+/// allow-list; the outer error is a harness problem, the inner one the oracle's verdict.
+fn compare(bin: &Path, root: &Path, dir: &Path) -> Result<Result<()>> {
+    let out = Command::new(bin)
         .args(["diff", "--common", "--porcelain"])
         .arg(dir.join("wstest/index.json"))
         .arg(dir.join("wsspec/autobahn/index.json"))
@@ -329,21 +363,7 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
     }
     let diffs = String::from_utf8(out.stdout).context("wsspec diff output")?;
     let known = Known::read(&root.join(KNOWN))?;
-    let verdict = judge(&diffs, &known)?;
-    println!(
-        "\nxtask oracle: wstest {wstest_secs:.1} s, wsspec {wsspec_secs:.1} s, \
-         {:.1} s in all; reports in {}",
-        started.elapsed().as_secs_f64(),
-        dir.display()
-    );
-    if let Err(e) = verdict {
-        println!("xtask oracle: kept {} for a look", dir.display());
-        return Err(e);
-    }
-    if !o.keep {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    Ok(())
+    judge(&diffs, &known)
 }
 
 /// Autobahn's sections of which wsspec plays at least one case (running wstest on the
