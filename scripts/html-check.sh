@@ -13,9 +13,20 @@
 # must not contain '%', '&' or '#' (wsspec's ids never do).
 #
 # Installs Debian's chromium package when no chromium is on PATH (needs root and apt).
-# Exit status: 0 done; 1 the browser ran but a file is missing; 2 usage; 3 no browser
-# could be had (callers treat 3 as "skip").
+# Exit status: 0 done; 1 the browser ran but a file is missing, or (with CI set) no
+# browser could be had; 2 usage; 3 no browser could be had and CI is not set (callers
+# treat 3 as a loud skip).
 set -euo pipefail
+
+# No browser: a failure in CI (a skipped check must not pass there), a loud skip elsewhere.
+no_browser() { # no_browser <reason>
+    if [[ -n ${CI:-} ]]; then
+        echo "html-check: FAILED: $1 (CI is set: a browser that cannot be installed is a failure)" >&2
+        exit 1
+    fi
+    echo "html-check: SKIPPED (not a pass): $1" >&2
+    exit 3
+}
 
 if [[ $# -lt 2 || $# -gt 3 ]]; then
     echo "usage: $0 HTML_FILE OUT_DIR [CASE_ID]" >&2
@@ -39,19 +50,16 @@ if [[ -z $browser ]]; then
     t0=$(now)
     echo "html-check: chromium not found; installing Debian's chromium package…" >&2
     if ! command -v apt-get >/dev/null 2>&1; then
-        echo "html-check: SKIP: no chromium and no apt-get to install it" >&2
-        exit 3
+        no_browser "no chromium and no apt-get to install it"
     fi
     if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
         >"$out/apt.log" 2>&1; then
-        echo "html-check: SKIP: could not install chromium with apt-get (see $out/apt.log):" >&2
         tail -n 5 "$out/apt.log" >&2 || true
-        exit 3
+        no_browser "could not install chromium with apt-get (see $out/apt.log, above)"
     fi
     browser=$(command -v chromium || true)
     if [[ -z $browser ]]; then
-        echo "html-check: SKIP: apt-get installed chromium but no chromium is on PATH" >&2
-        exit 3
+        no_browser "apt-get installed chromium but no chromium is on PATH"
     fi
     echo "html-check: installed chromium in $(since "$t0") s" >&2
 fi

@@ -93,6 +93,9 @@ pub enum Fault {
     EchoAnyCloseCode,
     /// Ignores close frames entirely and keeps the connection open.
     NeverAnswerClose,
+    /// Answers a valid close with close code 1005, which must never be sent on the wire
+    /// (RFC 6455 §7.4.1), instead of echoing the code.
+    InvalidCloseReply,
     /// Never answers pings.
     NoPong,
     /// Drops the payload of the first continuation frame of each fragmented message.
@@ -114,7 +117,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, [`Fault::None`] first.
-    pub const ALL: [Fault; 15] = [
+    pub const ALL: [Fault; 16] = [
         Fault::None,
         Fault::AcceptUnmasked,
         Fault::IgnoreRsv,
@@ -125,6 +128,7 @@ impl Fault {
         Fault::Utf8AtMessageEnd,
         Fault::EchoAnyCloseCode,
         Fault::NeverAnswerClose,
+        Fault::InvalidCloseReply,
         Fault::NoPong,
         Fault::LoseFragment,
         Fault::AcceptBadContinuation,
@@ -196,7 +200,8 @@ enum Kind {
     Hostile(Hostile),
 }
 
-/// Start an echo server with `fault` on 127.0.0.1:`port` (0: an ephemeral port).
+/// Start an echo server with `fault` on 127.0.0.1:`port` (0: an ephemeral port), e.g.
+/// for `wsspec serve --fault` or `wsspec faulty-server`, so other tools can use it.
 pub async fn start_on(fault: Fault, port: u16) -> std::io::Result<FaultyServer> {
     listen_on(Kind::Fault(fault), port).await
 }
@@ -227,7 +232,7 @@ where
     spawn_server_on(0, serve).await
 }
 
-/// [`spawn_server`] on a given port.
+/// [`spawn_server`] on a given port (0: ephemeral).
 async fn spawn_server_on<F, Fut>(port: u16, serve: F) -> std::io::Result<FaultyServer>
 where
     F: Fn(TcpStream, Arc<Notify>) -> Fut + Send + 'static,
@@ -662,7 +667,10 @@ impl Conn {
         if std::str::from_utf8(payload.get(2..).unwrap_or_default()).is_err() {
             return Next::Fail(1007);
         }
-        let reply = code.map(u16::to_be_bytes);
+        let reply = match self.fault {
+            Fault::InvalidCloseReply => Some(1005u16.to_be_bytes()),
+            _ => code.map(u16::to_be_bytes),
+        };
         match self
             .send(8, reply.as_ref().map_or(&[][..], |r| &r[..]))
             .await

@@ -209,7 +209,7 @@ fn mismatches(all: &[Case], results: &[CaseResult], expected: &Expected) -> Vec<
 }
 
 /// Run the whole catalogue against `fault` and check it against `expected`.
-async fn check_fault(fault: Fault, expected: impl FnOnce(&[Case]) -> Expected) {
+async fn check_fault(fault: Fault, expected: impl FnOnce(&[Case]) -> Expected) -> Vec<CaseResult> {
     let _serial = SERIAL.lock().await;
     let all = catalogue();
     let expected = expected(&all);
@@ -231,6 +231,15 @@ async fn check_fault(fault: Fault, expected: impl FnOnce(&[Case]) -> Expected) {
         bad.len(),
         bad.join("\n")
     );
+    results
+}
+
+/// The result of case `id`.
+fn result<'a>(results: &'a [CaseResult], id: &str) -> &'a CaseResult {
+    results
+        .iter()
+        .find(|r| r.id == id)
+        .unwrap_or_else(|| panic!("{id} was not run"))
 }
 
 // ----- the conformant server ------------------------------------------------------
@@ -321,14 +330,18 @@ async fn accept_fragmented_control() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accept_long_control() {
     // 2.5: the 126-byte pong violates the tester's own rules, so the tester fails the
-    // connection (wrong closer). 7.3.6: the 126-byte close is answered with 1000
-    // instead of 1002: WRONG CODE, which section 7 turns into behavior FAILED.
-    check_fault(Fault::AcceptLongControl, |_| {
+    // connection (wrong closer); like Autobahn (failByDrop off, checked against wstest
+    // 25.10.1) it then goes on with the frame, so the pong is still an event and
+    // behavior fails too. 7.3.6: the 126-byte close is answered with 1000 instead of
+    // 1002: WRONG CODE, which section 7 turns into behavior FAILED.
+    let results = check_fault(Fault::AcceptLongControl, |_| {
         Expected::default()
-            .add(ids(&["2.5"]), want(&[OK], &[F]))
+            .add(ids(&["2.5"]), want(&[F], &[F]))
             .add(ids(&["7.3.6"]), want(&[F], &[WC]))
     })
     .await;
+    let r = result(&results, "2.5");
+    assert_eq!(r.close.remote_close_code, Some(1002), "{}", line(r));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -357,13 +370,43 @@ async fn utf8_at_message_end() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn echo_any_close_code() {
-    // The invalid code comes back; the tester rejects it (recording 1000, as Autobahn
-    // does), which is not 1002: WRONG CODE, and behavior FAILED in section 7. 7.13.x
-    // (5000, 65535) are informational.
-    check_fault(Fault::EchoAnyCloseCode, |_| {
+    // The invalid code comes back; the tester rejects it (keeping the code it got, as
+    // Autobahn does), which is not 1002: WRONG CODE, and behavior FAILED in section 7.
+    // 7.13.x (5000, 65535) are informational.
+    let results = check_fault(Fault::EchoAnyCloseCode, |_| {
         Expected::default().add(ids(&["7.9.1-9"]), want(&[F], &[WC]))
     })
     .await;
+    for (id, code) in [("7.9.1", 0), ("7.9.4", 1005), ("7.9.9", 2999)] {
+        let r = result(&results, id);
+        assert_eq!(r.close.remote_close_code, Some(code), "{}", line(r));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_close_reply() {
+    // Every close the tester starts is answered with 1005, which must never be sent.
+    // Autobahn (checked against wstest 25.10.1) keeps the code it got, fails the
+    // connection by dropping TCP (it is already closing), and the close is not clean:
+    // UNCLEAN where a clean close is required (not FAILED BY CLIENT with 1000). Where
+    // the server must fail the connection itself (7.3.2, 7.3.6, 7.5.1, 7.9.x) it does,
+    // unaffected.
+    let results = check_fault(Fault::InvalidCloseReply, |all| {
+        let (valid, _) = generated_utf8(all);
+        let tester_closes_clean = ids(&[
+            "1.1.1-8", "1.2.1-8", "2.1-4", "2.6-11", "5.3-8", "5.19-20", "6.1.1-3", "6.2.1-4",
+            "7.1.1-5", "7.3.1", "7.3.3-5", "7.7.1-13", "10.1.1",
+        ]);
+        Expected::default()
+            .add(tester_closes_clean, want(&[OK], &[UNCLEAN]))
+            .add(valid, want(&[OK], &[UNCLEAN]))
+    })
+    .await;
+    for id in ["1.1.1", "7.1.1", "7.7.1"] {
+        let r = result(&results, id);
+        assert_eq!(r.close.remote_close_code, Some(1005), "{}", line(r));
+        assert!(r.close.dropped_by_me && !r.close.was_clean, "{}", line(r));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,7 +11,8 @@
 #   0  both peers installed
 #   3  a peer cannot be set up on this machine (registry unreachable, tool
 #      missing); one line "peers: could not install X from <registry>: <reason>"
-#      on stderr. Tests treat 3 as "skip with this message".
+#      on stderr. Tests and `cargo xtask gate` treat 3 as a loud skip, and as a
+#      failure when CI is set.
 #   other  a bug in this script or an unexpected failure.
 set -euo pipefail
 

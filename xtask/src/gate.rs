@@ -15,8 +15,9 @@
 //! fails on any regression (a case that passed and now fails or is missing).
 //! `--update` rewrites the baselines from this run instead of comparing.
 //!
-//! A peer that cannot be installed or started is skipped with a message; a failing gate
-//! or a regression fails the task.
+//! A peer that cannot be installed or started fails the task when `CI` is set (with the
+//! reason); elsewhere it is skipped with a loud `SKIPPED` line on stderr and in the
+//! summary. A failing gate or a regression always fails the task.
 
 use anyhow::{bail, Context, Result};
 use std::io::{BufRead, BufReader};
@@ -78,34 +79,8 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
         }
     }
     cmd!(sh, "cargo build --quiet -p wsspec").run()?;
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let bin = target_dir.join("debug/wsspec");
-
-    let setup = root.join("scripts/peers/setup.sh");
-    let mut setup_problem: Option<String> = None;
-    if !setup.is_file() {
-        setup_problem = Some("scripts/peers/setup.sh does not exist".into());
-    } else {
-        println!("xtask gate: installing peers (scripts/peers/setup.sh)");
-        let out = Command::new("bash")
-            .arg(&setup)
-            .current_dir(&root)
-            .stdin(Stdio::null())
-            .output()
-            .context("running scripts/peers/setup.sh")?;
-        print!("{}", String::from_utf8_lossy(&out.stdout));
-        if !out.status.success() {
-            let err = String::from_utf8_lossy(&out.stderr);
-            let last = err
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("");
-            setup_problem = Some(format!("setup.sh exited with {}: {last}", out.status));
-        }
-    }
+    let bin = wsspec_bin(&root);
+    let setup_problem = install_peers(&root)?;
 
     let mut results = Vec::new();
     for peer in &PEERS {
@@ -124,11 +99,19 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
 
     println!("\nxtask gate:");
     let mut failed = false;
+    let ci = std::env::var_os("CI").is_some();
     for (name, o) in &results {
         match o {
             Outcome::Passed => println!("  {name:<11} passed"),
             Outcome::Updated => println!("  {name:<11} baseline updated"),
-            Outcome::Skipped(why) => println!("  {name:<11} skipped: {why}"),
+            Outcome::Skipped(why) if ci => {
+                failed = true;
+                println!("  {name:<11} FAILED (CI is set, so a peer that cannot run fails): {why}");
+            }
+            Outcome::Skipped(why) => {
+                println!("  {name:<11} SKIPPED (not gated!): {why}");
+                eprintln!("\n!!!!!!!! SKIPPED (not a pass): gate target {name}: {why}\n");
+            }
             Outcome::Failed(why) => {
                 failed = true;
                 println!("  {name:<11} FAILED: {why}");
@@ -234,8 +217,42 @@ fn short<'a>(root: &Path, p: &'a Path) -> &'a Path {
     p.strip_prefix(root).unwrap_or(p)
 }
 
+/// The debug `wsspec` binary that `cargo build -p wsspec` made.
+pub(crate) fn wsspec_bin(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+        .join("debug/wsspec")
+}
+
+/// Run `scripts/peers/setup.sh`; `Some(reason)` when it could not install everything.
+pub(crate) fn install_peers(root: &Path) -> Result<Option<String>> {
+    let setup = root.join("scripts/peers/setup.sh");
+    if !setup.is_file() {
+        return Ok(Some("scripts/peers/setup.sh does not exist".into()));
+    }
+    println!("xtask: installing peers (scripts/peers/setup.sh)");
+    let out = Command::new("bash")
+        .arg(&setup)
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .output()
+        .context("running scripts/peers/setup.sh")?;
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    if out.status.success() {
+        return Ok(None);
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    let last = err
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    Ok(Some(format!("setup.sh exited with {}: {last}", out.status)))
+}
+
 /// Why a peer cannot run here, if it cannot.
-fn unavailable(root: &Path, name: &str, setup_problem: Option<&str>) -> Option<String> {
+pub(crate) fn unavailable(root: &Path, name: &str, setup_problem: Option<&str>) -> Option<String> {
     let ready = match name {
         "websockets" => Command::new(root.join("scripts/peers/.venv/bin/python"))
             .args(["-c", "import websockets"])
@@ -266,13 +283,25 @@ fn unavailable(root: &Path, name: &str, setup_problem: Option<&str>) -> Option<S
 }
 
 /// A peer process we started; stopped (SIGTERM, then SIGKILL) when dropped.
-struct Running {
+pub(crate) struct Running {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
+}
+
+/// The port in a peer's `LISTENING <port>` line, or in `wsspec serve`'s
+/// `… listening on ws://127.0.0.1:<port>/` line.
+fn listening_port(line: &str) -> Option<Option<u16>> {
+    if let Some(port) = line.strip_prefix("LISTENING ") {
+        return Some(port.trim().parse::<u16>().ok());
+    }
+    let rest = line.split_once("listening on ws://127.0.0.1:")?.1;
+    Some(rest.trim_end_matches(['/', '\n', '\r']).parse::<u16>().ok())
 }
 
 impl Running {
-    fn start(root: &Path, program: &str, args: &[&str]) -> Result<Running> {
+    /// Start `program args…` in `root` (a relative program is looked up there first)
+    /// and wait, bounded, for the line naming its port.
+    pub(crate) fn start(root: &Path, program: &str, args: &[&str]) -> Result<Running> {
         let program_path = root.join(program);
         let program = if program_path.is_file() {
             program_path.into_os_string()
@@ -294,8 +323,8 @@ impl Running {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(|l| l.ok()) {
-                if let Some(port) = line.strip_prefix("LISTENING ") {
-                    let _ = tx.send(port.trim().parse::<u16>().ok());
+                if let Some(port) = listening_port(&line) {
+                    let _ = tx.send(port);
                 }
             }
         });

@@ -10,11 +10,14 @@
 //! * `cargo xtask gate`  — the catalogue against the embedded server and the real peers,
 //!   gated by known-failing lists and compared with the committed baselines (`gate.rs`).
 //! * `cargo xtask man`   — the man pages (clap_mangen, through `wsspec generate-man`).
+//! * `cargo xtask oracle` — the real Autobahn|Testsuite (`wstest`) and wsspec against the
+//!   same targets, verdicts compared case for case (`oracle.rs`).
 
 mod bench;
 mod fuzz;
 mod fuzz_peers;
 mod gate;
+mod oracle;
 
 use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
@@ -23,7 +26,8 @@ use xshell::{cmd, Shell};
 const HELP: &str = "usage: cargo xtask <task>
 
 tasks:
-  ci                 fmt --check, clippy -D warnings, all tests, gate, fuzz smoke
+  ci                 fmt --check, clippy -D warnings, all tests, gate, fast oracle,
+                     fuzz smoke
                      (what .ci/run runs)
   bench [--runs N] [--only catalogue|wire]
                      wall time and peak RSS of `wsspec run` against the embedded
@@ -31,11 +35,22 @@ tasks:
                      benchmarks of the wire layer (harness/benches/wire.rs)
   gate [--baseline DIR] [--update]
                      run the catalogue against the embedded server and the Python
-                     websockets / Node ws peers (skipped if they cannot be
-                     installed), each with --known-failing DIR/NAME.known-failing.txt,
+                     websockets / Node ws peers (with CI set, a peer that cannot be
+                     installed fails; elsewhere it is skipped loudly), each with --known-failing DIR/NAME.known-failing.txt,
                      then `wsspec diff DIR/NAME.json` against the run's index.json
                      (DIR defaults to reports/baseline; reports in reports/gate/NAME);
                      --update rewrites the baselines instead of comparing
+  oracle [--fast] [--targets A,B] [--cases P,Q] [--wstest-timeout SECS] [--keep]
+         [--rejudge DIR]
+                     install the real Autobahn|Testsuite (scripts/autobahn/setup.sh),
+                     run `wstest -m fuzzingclient` and `wsspec run --config` on one
+                     spec against the embedded server and the websockets / ws peers
+                     with and without permessage-deflate, and compare behavior,
+                     behaviorClose and remoteCloseCode on the cases both produced;
+                     differences must be listed in reports/oracle/known-differences.txt
+                     and every fault server (wsspec serve --fault NAME); --fast:
+                     embedded server, sections 1-7 and 10, as CI runs it;
+                     --rejudge DIR: compare a kept run again (after editing the list)
   fuzz [--seconds N] [--smoke] [--asan] [--planted-bug] [--no-trace-compares]
        [TARGET...]
                      run the cargo-fuzz targets (default 10 s each; --smoke:
@@ -73,6 +88,7 @@ fn run() -> Result<()> {
         Some("fuzz") => fuzz::run(&sh, &args[1..]),
         Some("man") => man(&sh, &args[1..]),
         Some("fuzz-peers") => fuzz_peers::run(&sh, &args[1..]),
+        Some("oracle") => oracle::run(&sh, &args[1..]),
         None | Some("help" | "-h" | "--help") => {
             println!("{HELP}");
             Ok(())
@@ -115,6 +131,8 @@ fn ci(sh: &Shell) -> Result<()> {
         .run()?;
     step("cargo xtask gate (known failures, baselines)");
     gate::run(sh, &[])?;
+    step("cargo xtask oracle --fast (real wstest vs wsspec, embedded server, sections 1-7, 10)");
+    oracle::run(sh, &["--fast".to_string()])?;
     step("cargo xtask fuzz --smoke (every fuzz target for a few seconds)");
     fuzz::run(sh, &["--smoke".to_string()])?;
     println!("\nxtask ci: all checks passed");

@@ -52,6 +52,17 @@ pub struct DiffArgs {
     /// Unchanged lines shown around each change.
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub context: usize,
+    /// Compare only the cases present on both sides (per agent): cases that only one
+    /// side ran are neither added, removed nor regressions. For comparing two tools
+    /// whose catalogues differ (e.g. Autobahn's 517 cases with a narrower run).
+    #[arg(long)]
+    pub common: bool,
+    /// Machine-readable output instead of the diff: one tab-separated line per
+    /// compared case, `KIND AGENT ID OLD NEW`, in id order per agent pair (KIND is
+    /// same, regression, fix, changed, added or removed; OLD and NEW are
+    /// `behavior/behaviorClose/remoteCloseCode` or `missing`).
+    #[arg(long)]
+    pub porcelain: bool,
 }
 
 /// The verdicts of one case.
@@ -65,6 +76,16 @@ pub struct Row {
 impl Row {
     fn passes(&self, strict: bool) -> bool {
         !self.behavior.is_failure(strict) && !self.behavior_close.is_failure(strict)
+    }
+
+    /// `behavior/behaviorClose/code` (for --porcelain).
+    fn slashed(&self) -> String {
+        format!(
+            "{}/{}/{}",
+            self.behavior,
+            self.behavior_close,
+            code_text(self.remote_close_code)
+        )
     }
 
     fn words(&self) -> String {
@@ -287,12 +308,14 @@ fn pair_agents<'a>(old: &'a [AgentVerdicts], new: &'a [AgentVerdicts]) -> Vec<Pa
     pairs
 }
 
-/// Classify every case of a pair.
-fn classify(pair: &Pair, strict: bool, allow_missing: bool) -> (Vec<Change>, usize) {
+/// Classify every case of a pair (with `common`, only those on both sides); also
+/// returns the ids of the cases compared.
+fn classify<'p>(pair: &Pair<'p>, a: &DiffArgs) -> (Vec<Change>, Vec<&'p str>) {
+    let (strict, allow_missing) = (a.strict, a.allow_missing);
     let get = |side: Option<&AgentVerdicts>, id: &str| {
         side.and_then(|a| a.cases.iter().find(|(i, _)| i == id).map(|(_, r)| *r))
     };
-    let mut ids: Vec<&String> = pair
+    let mut ids: Vec<&'p String> = pair
         .old
         .iter()
         .chain(pair.new.iter())
@@ -302,8 +325,13 @@ fn classify(pair: &Pair, strict: bool, allow_missing: bool) -> (Vec<Change>, usi
         .collect();
     ids.sort_by_key(|id| id_sort_key(id));
     let mut changes = Vec::new();
+    let mut compared = Vec::new();
     for id in &ids {
         let (old, new) = (get(pair.old, id), get(pair.new, id));
+        if a.common && (old.is_none() || new.is_none()) {
+            continue;
+        }
+        compared.push(id.as_str());
         let kind = match (old, new) {
             (Some(o), Some(n)) if o == n => continue,
             (Some(o), Some(n)) => match (o.passes(strict), n.passes(strict)) {
@@ -324,7 +352,7 @@ fn classify(pair: &Pair, strict: bool, allow_missing: bool) -> (Vec<Change>, usi
             new,
         });
     }
-    (changes, ids.len())
+    (changes, compared)
 }
 
 /// One aligned line per case: `id  behavior  behaviorClose  code`.
@@ -426,13 +454,18 @@ pub fn render(
             )
             .to_string();
         out.push_str(&if color { paint(&udiff) } else { udiff });
-        let (changes, n) = classify(p, a.strict, a.allow_missing);
-        compared += n;
+        let (changes, ids) = classify(p, a);
+        compared += ids.len();
         all.extend(changes);
     }
     if all.is_empty() {
+        let both = if a.common {
+            " (the cases both sides ran)"
+        } else {
+            ""
+        };
         out.push_str(&format!(
-            "no differences: {compared} cases of {} agent{} have the same verdicts\n",
+            "no differences: {compared} cases of {} agent{} have the same verdicts{both}\n",
             pairs.len(),
             if pairs.len() == 1 { "" } else { "s" }
         ));
@@ -476,16 +509,51 @@ pub fn render(
         .iter()
         .map(|&k| format!("{} {}", count(k), k.name(count(k))))
         .collect();
+    let both = if a.common { " in both" } else { "" };
     out.push_str(&format!(
-        "diff: {} ({compared} cases compared)\n",
+        "diff: {} ({compared} cases{both} compared)\n",
         parts.join(", ")
     ));
     (out, count(Kind::Regression) > 0)
 }
 
+/// The --porcelain output (see [`DiffArgs::porcelain`]), and whether there was a
+/// regression.
+pub fn porcelain(old: &[AgentVerdicts], new: &[AgentVerdicts], a: &DiffArgs) -> (String, bool) {
+    let mut out = String::new();
+    let mut regressed = false;
+    let side = |r: Option<Row>| r.map_or_else(|| "missing".to_string(), |r| r.slashed());
+    for p in &pair_agents(old, new) {
+        let (changes, ids) = classify(p, a);
+        for id in ids {
+            let line = match changes.iter().find(|c| c.id == id) {
+                Some(c) => {
+                    regressed |= c.kind == Kind::Regression;
+                    (c.kind.name(1), side(c.old), side(c.new))
+                }
+                None => {
+                    let row = p.old.and_then(|o| o.cases.iter().find(|(i, _)| i == id));
+                    let row = side(row.map(|(_, r)| *r));
+                    ("same", row.clone(), row)
+                }
+            };
+            out.push_str(&format!(
+                "{}\t{}\t{id}\t{}\t{}\n",
+                line.0, p.label, line.1, line.2
+            ));
+        }
+    }
+    (out, regressed)
+}
+
 pub(crate) fn diff(a: &DiffArgs) -> Result<ExitCode, Error> {
     let old = load(&a.old)?;
     let new = load(&a.new)?;
+    if a.porcelain {
+        let (text, regressed) = porcelain(&old, &new, a);
+        print!("{text}");
+        return Ok(ExitCode::from(u8::from(regressed)));
+    }
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let (text, regressed) = render(
         &a.old.display().to_string(),
@@ -530,6 +598,8 @@ mod tests {
             strict,
             allow_missing,
             context: 3,
+            common: false,
+            porcelain: false,
         }
     }
 
@@ -656,6 +726,53 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("added (1):\n  [c] 1.1.1"), "{text}");
+    }
+
+    #[test]
+    fn common_compares_only_cases_on_both_sides() {
+        let old = [agent(
+            "a",
+            &[
+                ("1.1.1", OK, OK, Some(1000)),
+                ("2.5", OK, F, None),
+                ("9.1.1", OK, OK, Some(1000)),
+            ],
+        )];
+        let new = [agent(
+            "a",
+            &[
+                ("1.1.1", OK, OK, Some(1000)),
+                ("2.5", F, F, None),
+                ("framing/x", OK, OK, Some(1000)),
+            ],
+        )];
+        let mut a = args(false, false);
+        a.common = true;
+        let (text, regressed) = render("o", &old, "n", &new, &a, false);
+        assert!(!regressed, "{text}");
+        assert!(
+            text.ends_with(
+                "diff: 0 regressions, 0 fixes, 1 changed, 0 added, 0 removed (2 cases in both compared)\n"
+            ),
+            "{text}"
+        );
+        let (text, regressed) = porcelain(&old, &new, &a);
+        assert!(!regressed);
+        assert_eq!(
+            text,
+            "same\ta\t1.1.1\tOK/OK/1000\tOK/OK/1000\n\
+             changed\ta\t2.5\tOK/FAILED/-\tFAILED/FAILED/-\n"
+        );
+        a.common = false;
+        let (text, regressed) = porcelain(&old, &new, &a);
+        assert!(regressed);
+        assert_eq!(
+            text,
+            "same\ta\t1.1.1\tOK/OK/1000\tOK/OK/1000\n\
+             changed\ta\t2.5\tOK/FAILED/-\tFAILED/FAILED/-\n\
+             regression\ta\t9.1.1\tOK/OK/1000\tmissing\n\
+             added\ta\tframing/x\tmissing\tOK/OK/1000\n"
+        );
     }
 
     #[test]

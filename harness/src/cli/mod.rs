@@ -88,6 +88,11 @@ pub enum Command {
         /// Port on 127.0.0.1 (0 picks a free one).
         #[arg(long, default_value_t = 9001)]
         port: u16,
+        /// Serve a deliberately broken echo server instead, breaking one rule (a
+        /// `Fault` of wsspec's fault-injection tests, e.g. `NoPong`,
+        /// `AcceptLongControl`, `EchoAnyCloseCode`): to compare verdicts with other tools.
+        #[arg(long, value_name = "FAULT")]
+        fault: Option<String>,
     },
 }
 
@@ -158,7 +163,33 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Run(a) => rt.block_on(run::run(*a)),
         Command::Fuzz(a) => rt.block_on(fuzz::fuzz(a)),
         Command::FaultyServer(a) => rt.block_on(testing::faulty_server(a)),
-        Command::Serve { port } => rt.block_on(async {
+        Command::Serve {
+            port,
+            fault: Some(name),
+        } => {
+            let fault = crate::faulty::Fault::ALL
+                .into_iter()
+                .find(|f| format!("{f:?}").eq_ignore_ascii_case(&name))
+                .ok_or_else(|| {
+                    let names: Vec<String> = crate::faulty::Fault::ALL
+                        .iter()
+                        .map(|f| format!("{f:?}"))
+                        .collect();
+                    Error::Usage(format!(
+                        "unknown fault `{name}` (faults: {})",
+                        names.join(", ")
+                    ))
+                })?;
+            rt.block_on(async {
+                let s = crate::faulty::start_on(fault, port)
+                    .await
+                    .map_err(|e| Error::Io(format!("cannot listen on 127.0.0.1:{port}: {e}")))?;
+                println!("faulty echo server ({fault:?}) listening on {}", s.url());
+                let _ = tokio::signal::ctrl_c().await;
+                Ok(ExitCode::SUCCESS)
+            })
+        }
+        Command::Serve { port, fault: None } => rt.block_on(async {
             let s = server::start(port)
                 .await
                 .map_err(|e| Error::Io(format!("cannot listen on 127.0.0.1:{port}: {e}")))?;

@@ -805,36 +805,67 @@ impl<'a> Player<'a> {
 
     fn on_timers(&mut self) {
         let now = Instant::now();
-        let due = |t: &mut Option<Instant>| match *t {
-            Some(x) if x <= now => {
-                *t = None;
-                true
+        // Timers that are due run in the order they were due, as in Autobahn's reactor:
+        // e.g. a kill timer set at the start of the case fires before the server-drop
+        // timer of a closing handshake that ended a moment later, even when both are
+        // seen due at the same wake-up.
+        let mut due: Vec<(Instant, u8)> = [
+            (self.drop_at, 0),
+            (self.close_hs_at, 1),
+            (self.kill_at, 2),
+            (self.close_at, 3),
+        ]
+        .into_iter()
+        .filter_map(|(t, k)| t.filter(|t| *t <= now).map(|t| (t, k)))
+        .collect();
+        due.sort();
+        for (_, timer) in due {
+            match timer {
+                0 => {
+                    self.drop_at = None;
+                    if self.state != State::Closed {
+                        self.book.was_server_connection_drop_timeout = true;
+                        if self.drop_after_my_close {
+                            self.book.was_clean = false;
+                            self.book.was_not_clean_reason =
+                                Some("server did not drop TCP connection (in time)".into());
+                        }
+                        self.rec
+                            .note("timeout: server did not drop the TCP connection");
+                        self.drop_tcp();
+                    }
+                }
+                1 => {
+                    self.close_hs_at = None;
+                    if self.state != State::Closed {
+                        self.book.was_clean = false;
+                        self.book.was_close_handshake_timeout = true;
+                        self.book.was_not_clean_reason =
+                            Some("peer did not respond (in time) in closing handshake".into());
+                        self.rec
+                            .note("timeout: peer did not answer the close frame");
+                        self.drop_tcp();
+                    }
+                }
+                2 => {
+                    self.kill_at = None;
+                    if self.state != State::Closed {
+                        self.rec.note("kill timer fired");
+                        self.fail(1001, "Going Away");
+                        if self.drop_now {
+                            // Failing while closing drops TCP at once.
+                            self.drop_tcp();
+                        }
+                    }
+                }
+                _ => {
+                    self.close_at = None;
+                    if self.state == State::Open {
+                        self.rec.note("close timer fired");
+                        self.send_close(None, &[], false);
+                    }
+                }
             }
-            _ => false,
-        };
-        if due(&mut self.drop_at) && self.state != State::Closed {
-            self.book.was_server_connection_drop_timeout = true;
-            if self.drop_after_my_close {
-                self.book.was_clean = false;
-                self.book.was_not_clean_reason =
-                    Some("server did not drop TCP connection (in time)".into());
-            }
-            self.rec
-                .note("timeout: server did not drop the TCP connection");
-            self.drop_tcp();
-        }
-        if due(&mut self.close_hs_at) && self.state != State::Closed {
-            self.book.was_clean = false;
-            self.book.was_close_handshake_timeout = true;
-            self.book.was_not_clean_reason =
-                Some("peer did not respond (in time) in closing handshake".into());
-            self.rec
-                .note("timeout: peer did not answer the close frame");
-            self.drop_tcp();
-        }
-        if due(&mut self.kill_at) && self.state != State::Closed {
-            self.rec.note("kill timer fired");
-            self.fail(1001, "Going Away");
         }
         if self.rt.as_ref().is_some_and(|r| r.deadline <= now) {
             if let Some(rt) = self.rt.take() {
@@ -848,10 +879,6 @@ impl<'a> Player<'a> {
                 self.verdict = Some((Verdict::Failed, why));
                 self.send_close(None, &[], false);
             }
-        }
-        if due(&mut self.close_at) && self.state == State::Open {
-            self.rec.note("close timer fired");
-            self.send_close(None, &[], false);
         }
         if now >= self.hard_at && self.state != State::Closed {
             self.rec.note("case time limit reached");
@@ -870,7 +897,8 @@ impl<'a> Player<'a> {
         }
         self.decoder.push(data);
         loop {
-            if self.state == State::Closed {
+            // A failure during the closing handshake drops TCP: nothing more is read.
+            if self.state == State::Closed || self.drop_now {
                 return;
             }
             match self.decoder.next_frame() {
@@ -963,10 +991,17 @@ impl<'a> Player<'a> {
         }
         if let Some(v) = self.violation(&f) {
             self.fail(1002, &v);
-            return;
+            // Autobahn (failByDrop off) fails the connection and then goes on with the
+            // frame: a pong still becomes an event, a close is still handled (messages
+            // are not delivered once the tester failed, see `on_data_frame`). Unless the
+            // failure dropped TCP (a violation during the closing handshake).
+            if self.drop_now {
+                return;
+            }
         }
         match f.opcode {
-            0..=2 => self.on_data_frame(f),
+            // Reserved data opcodes go down the data path, as in Autobahn.
+            0..=7 => self.on_data_frame(f),
             8 => self.on_close(&f.payload),
             9 if self.state == State::Open => self.send_simple(10, &f.payload),
             10 => {
@@ -981,7 +1016,9 @@ impl<'a> Player<'a> {
     fn on_data_frame(&mut self, f: crate::wire::frame::Frame) {
         if self.msg.is_none() {
             self.utf8.reset();
-            let compressed = f.rsv == 4;
+            // RSV1 means compressed only when deflate was negotiated (a frame that
+            // breaks the rules is still processed, as Autobahn does).
+            let compressed = f.rsv == 4 && self.inflater.is_some();
             if compressed {
                 if let Some(i) = &mut self.inflater {
                     i.start_message();
@@ -996,6 +1033,7 @@ impl<'a> Player<'a> {
             self.fail(1009, "message larger than the configured limit");
             return;
         }
+        let was_bad = m.bad_utf8.is_some();
         let utf8 = &mut self.utf8;
         let inflated = match (m.compressed, &mut self.inflater) {
             (true, Some(inf)) => {
@@ -1027,6 +1065,12 @@ impl<'a> Player<'a> {
                 1007,
                 &format!("invalid UTF-8 in text message at octet {at}"),
             );
+            // Autobahn goes on with the message: its end, or its next frame, fails the
+            // validation again, and a second failure while closing drops TCP.
+            if f.fin || was_bad {
+                self.msg = None;
+                self.fail(1007, "text message ended inside a UTF-8 code point");
+            }
             return;
         }
         if !f.fin {
@@ -1045,6 +1089,12 @@ impl<'a> Player<'a> {
         }
         let binary = m.opcode == 2;
         let (fp, payload) = m.finish();
+        // Autobahn delivers no message once the tester failed the connection.
+        if self.book.failed_by_me {
+            self.rec
+                .note("message not recorded: the tester already failed the connection");
+            return;
+        }
         if self.rt.is_some() {
             self.on_echo(binary, fp);
             return;
@@ -1056,19 +1106,26 @@ impl<'a> Player<'a> {
     fn on_close(&mut self, payload: &[u8]) {
         let code = (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
         let reason = payload.get(2..).filter(|r| !r.is_empty());
-        match code {
-            Some(c) if !close_code::autobahn_accepts(c) => {
-                self.fail(1002, &format!("invalid close code {c}"));
-                // Autobahn records a rejected code as 1000 and goes on.
-                self.book.remote_close_code = Some(1000);
-            }
-            c => self.book.remote_close_code = c,
+        // Autobahn keeps the code it received, even one it rejects, and goes on.
+        self.book.remote_close_code = code;
+        if let Some(c) = code.filter(|&c| !close_code::autobahn_accepts(c)) {
+            self.fail(1002, &format!("invalid close code {c}"));
         }
         if let Some(r) = reason {
             match std::str::from_utf8(r) {
                 Ok(s) => self.book.remote_close_reason = Some(s.to_string()),
                 Err(_) => self.fail(1007, "invalid UTF-8 in close reason"),
             }
+        }
+        if self.drop_now {
+            // Failing it during our closing handshake dropped TCP: in Autobahn the
+            // connection is closed by now, and a close received then is not clean.
+            self.book.was_clean = false;
+            self.book.was_not_clean_reason = Some(
+                "the tester failed the connection during the closing handshake and dropped TCP"
+                    .into(),
+            );
+            return;
         }
         match self.state {
             State::Closing => {

@@ -1,5 +1,6 @@
 //! Shared by the integration tests that use the real third-party peers: install them
-//! with `scripts/peers/setup.sh` and start one as a child process.
+//! with `scripts/peers/setup.sh` and start one as a child process. A peer that cannot be
+//! installed or started fails the test when `CI` is set, and is skipped loudly elsewhere.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -10,7 +11,20 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Install the peers; `false` means "registry unreachable, skip" (setup.sh exit 3).
+/// A dependency that cannot be had: with `CI` set the test fails with the reason (CI
+/// must never hide a skipped check); elsewhere a loud SKIPPED banner goes to stderr
+/// (`cargo test` still prints `ok` for the test, so the banner is what tells).
+pub fn skip_or_fail(what: &str, why: &str) {
+    if std::env::var_os("CI").is_some() {
+        panic!("{what}: {why}\n(CI is set: a dependency that cannot be installed or started is a failure, not a skip)");
+    }
+    eprintln!(
+        "\n!!!!!!!! SKIPPED (NOT a pass): {what}: {why}\n!!!!!!!! (with CI set this fails)\n"
+    );
+}
+
+/// Install the peers; `false` means "cannot be installed here, skip" (setup.sh exit 3),
+/// which fails the test when `CI` is set (see [`skip_or_fail`]).
 pub fn setup_peers() -> bool {
     let out = Command::new("bash")
         .arg(root().join("scripts/peers/setup.sh"))
@@ -19,9 +33,9 @@ pub fn setup_peers() -> bool {
     match out.status.code() {
         Some(0) => true,
         Some(3) => {
-            eprintln!(
-                "SKIPPED real-peer tests: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
+            skip_or_fail(
+                "real-peer tests",
+                String::from_utf8_lossy(&out.stderr).trim(),
             );
             false
         }
