@@ -187,3 +187,72 @@ fn help_teaches() {
         assert!(out.contains(word), "missing {word} in help:\n{out}");
     }
 }
+
+/// A server that answers every request with `status_and_headers` (and keeps reading
+/// until the client goes).
+fn canned_server(answer: &'static str) -> u16 {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming().take(64) {
+            let Ok(mut s) = s else { return };
+            std::thread::spawn(move || {
+                let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+                let mut buf = [0u8; 4096];
+                let mut seen = Vec::new();
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = s.write_all(answer.as_bytes());
+                while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn a_broken_101_is_a_conformance_failure_not_a_harness_error() {
+    let port = canned_server(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: bm90IHRoZSByaWdodCBhbnN3ZXI=\r\n\r\n",
+    );
+    let url = format!("ws://127.0.0.1:{port}/");
+    let o = wsspec(&[
+        "run",
+        &url,
+        "-c",
+        "1.1.1,2.1",
+        "--no-write",
+        "--timeout",
+        "2",
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}\n{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("answered 101 but broke"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        out.contains("Sec-WebSocket-Accept"),
+        "the reason is shown: {out}"
+    );
+}
+
+#[test]
+fn an_http_error_status_is_still_a_harness_error() {
+    let port = canned_server("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+    let url = format!("ws://127.0.0.1:{port}/");
+    let o = wsspec(&["run", &url, "-c", "1.1.1", "--no-write"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("did not complete a WebSocket handshake"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -76,12 +76,14 @@ fn ids(specs: &[&str]) -> Vec<String> {
     out
 }
 
-/// The 247 Autobahn cases of the built-in catalogue.
+/// The 247 Autobahn cases of sections 1–7 and 10 (the rules these faults break; the
+/// limits and compression sections have their own fault tests).
 fn catalogue() -> Vec<Case> {
     let all: Vec<Case> = wsspec::catalogue::builtin()
         .unwrap()
         .into_iter()
         .filter(|c| !c.id.contains('/'))
+        .filter(|c| !["9", "12", "13"].contains(&c.id.split('.').next().unwrap_or("")))
         .collect();
     assert_eq!(
         all.len(),

@@ -8,6 +8,14 @@
 //! | embedded   | `DIR/embedded.known-failing.txt`             | `DIR/embedded.json`      |
 //! | websockets | `DIR/websockets.known-failing.txt`           | `DIR/websockets.json`    |
 //! | ws         | `DIR/ws.known-failing.txt`                   | `DIR/ws.json`            |
+//! | websockets-deflate, ws-deflate | the same files with those names | |
+//!
+//! The `-deflate` targets run the same peers with permessage-deflate on (websockets:
+//! `compression="deflate"`, its default offer answer with no context takeover and
+//! 12-bit windows unless asked otherwise; ws: `perMessageDeflate: true`, which takes
+//! the client's parameters as offered) on the compression cases: `deflate/*` and
+//! Autobahn's 12.x/13.x rows 1–7 and 11–12 (messages up to 16 KiB; the 32–128 KiB rows
+//! take minutes per peer and run in `cargo xtask oracle`, not in every CI run).
 //!
 //! (`DIR` is `reports/baseline`; a `NAME.known-flaky.txt` beside a list is used too.)
 //! Reports go to `reports/gate/NAME/`. A baseline is the Autobahn-style `index.json`
@@ -36,12 +44,32 @@ struct Peer {
     name: &'static str,
     /// Program and arguments that start it (port 0), or `None` for the embedded server.
     command: Option<(&'static str, &'static [&'static str])>,
+    /// The peer whose installation it needs.
+    needs: &'static str,
+    /// Case selection (`-c`), or the whole catalogue.
+    cases: Option<fn() -> String>,
 }
 
-const PEERS: [Peer; 3] = [
+/// The compression cases gated with deflate on: `deflate/*`, and 12.x/13.x rows with
+/// messages of at most 16 KiB (rows 1–7, 11, 12), by exact id.
+fn deflate_cases() -> String {
+    let mut ids = vec!["deflate/*".to_string()];
+    for (section, subsections) in [(12, 5), (13, 7)] {
+        for sub in 1..=subsections {
+            for row in [1, 2, 3, 4, 5, 6, 7, 11, 12] {
+                ids.push(format!("{section}.{sub}.{row}"));
+            }
+        }
+    }
+    ids.join(",")
+}
+
+const PEERS: [Peer; 5] = [
     Peer {
         name: "embedded",
         command: None,
+        needs: "embedded",
+        cases: None,
     },
     Peer {
         name: "websockets",
@@ -49,10 +77,29 @@ const PEERS: [Peer; 3] = [
             "scripts/peers/.venv/bin/python",
             &["scripts/peers/websockets_echo.py", "0"],
         )),
+        needs: "websockets",
+        cases: None,
     },
     Peer {
         name: "ws",
         command: Some(("node", &["scripts/peers/ws_echo.js", "0"])),
+        needs: "ws",
+        cases: None,
+    },
+    Peer {
+        name: "websockets-deflate",
+        command: Some((
+            "scripts/peers/.venv/bin/python",
+            &["scripts/peers/websockets_echo.py", "0", "--deflate"],
+        )),
+        needs: "websockets",
+        cases: Some(deflate_cases),
+    },
+    Peer {
+        name: "ws-deflate",
+        command: Some(("node", &["scripts/peers/ws_echo.js", "0", "--deflate"])),
+        needs: "ws",
+        cases: Some(deflate_cases),
     },
 ];
 
@@ -136,7 +183,7 @@ fn gate_one(
     let mut server: Option<Running> = None;
     let mut url_args: Vec<String> = Vec::new();
     if let Some((program, args)) = peer.command {
-        if let Some(why) = unavailable(root, peer.name, setup_problem) {
+        if let Some(why) = unavailable(root, peer.needs, setup_problem) {
             return Ok(Outcome::Skipped(why));
         }
         let r = match Running::start(root, program, args) {
@@ -156,6 +203,9 @@ fn gate_one(
         .args(["--quiet", "--out"])
         .arg(short(root, &out_dir))
         .env("NO_COLOR", "1");
+    if let Some(c) = peer.cases {
+        cmd.args(["-c", &c()]);
+    }
     let known = baseline.join(format!("{}.known-failing.txt", peer.name));
     if known.is_file() {
         cmd.arg("--known-failing").arg(short(root, &known));

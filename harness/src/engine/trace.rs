@@ -73,6 +73,10 @@ impl Recorder {
     /// The kept rows in order: the head, a note of how many rows were left out, the tail.
     pub fn take_rows(&mut self) -> (Vec<TraceRow>, usize) {
         if self.dropped > 0 {
+            // The note takes the place of the oldest tail row: the cap holds.
+            if self.tail.pop_front().is_some() {
+                self.dropped += 1;
+            }
             let t_us = self.tail.front().map_or(0, |r| r.t_us);
             self.rows.push(TraceRow {
                 t_us,

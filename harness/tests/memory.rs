@@ -1,0 +1,63 @@
+//! Memory: the harness carries Autobahn's biggest messages (9.1.6 and 9.2.6, 16 MiB
+//! each) and a 12.x case (1000 compressed round trips) without keeping them: received
+//! messages are digested as they arrive. The harness runs as its own process against
+//! the Node `ws` peer with permessage-deflate, and its peak RSS (the kernel's
+//! `ru_maxrss` of the waited-for child) must stay under [`BOUND_MIB`].
+
+#[allow(dead_code)] // venv_python is for the tests that start websockets
+mod support;
+
+use std::process::Command;
+
+/// Peak RSS allowed for the harness process. The 16 MiB message is sent once (encoded
+/// frame) and received once (the decoder's frame buffer), plus the runtime: about
+/// 3 × 16 MiB is the floor; keeping a message or copies of it would pass the bound.
+const BOUND_MIB: i64 = 96;
+
+#[test]
+fn big_and_many_messages_stay_within_the_memory_bound() {
+    if !support::setup_peers() {
+        return;
+    }
+    let (_ws, port) = support::start_peer("node", "ws_echo.js", &["--deflate"]);
+    let out = tempfile::tempdir().unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_wsspec"))
+        .args(["run", &format!("ws://127.0.0.1:{port}/")])
+        .args([
+            "-c",
+            "9.1.6,9.2.6,12.2.10",
+            "--jobs",
+            "4",
+            "--quiet",
+            "--out",
+        ])
+        .arg(out.path())
+        .status()
+        .expect("run wsspec");
+    // SAFETY: getrusage only writes the struct we hand it.
+    let peak_kib = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        assert_eq!(libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru), 0);
+        ru.ru_maxrss
+    };
+    assert_eq!(status.code(), Some(0), "all three cases must pass");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap()).unwrap();
+    let results = report["agents"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    for r in results {
+        assert_eq!(r["behavior"], "OK", "{}: {}", r["id"], r["result"]);
+        assert!(r["throughput"]["messages"].as_u64().unwrap() >= 1);
+    }
+    // The report keeps no message whole: far smaller than one 16 MiB message.
+    let size = std::fs::metadata(out.path().join("report.json"))
+        .unwrap()
+        .len();
+    assert!(size < 1 << 20, "report.json is {size} bytes");
+    let peak_mib = peak_kib / 1024;
+    eprintln!("wsspec peak RSS: {peak_mib} MiB (bound {BOUND_MIB} MiB)");
+    assert!(
+        peak_mib < BOUND_MIB,
+        "peak RSS {peak_mib} MiB is over the bound of {BOUND_MIB} MiB"
+    );
+}
