@@ -805,67 +805,40 @@ impl<'a> Player<'a> {
 
     fn on_timers(&mut self) {
         let now = Instant::now();
-        // Timers that are due run in the order they were due, as in Autobahn's reactor:
-        // e.g. a kill timer set at the start of the case fires before the server-drop
-        // timer of a closing handshake that ended a moment later, even when both are
-        // seen due at the same wake-up.
-        let mut due: Vec<(Instant, u8)> = [
-            (self.drop_at, 0),
-            (self.close_hs_at, 1),
-            (self.kill_at, 2),
-            (self.close_at, 3),
-        ]
-        .into_iter()
-        .filter_map(|(t, k)| t.filter(|t| *t <= now).map(|t| (t, k)))
-        .collect();
-        due.sort();
-        for (_, timer) in due {
-            match timer {
-                0 => {
-                    self.drop_at = None;
-                    if self.state != State::Closed {
-                        self.book.was_server_connection_drop_timeout = true;
-                        if self.drop_after_my_close {
-                            self.book.was_clean = false;
-                            self.book.was_not_clean_reason =
-                                Some("server did not drop TCP connection (in time)".into());
-                        }
-                        self.rec
-                            .note("timeout: server did not drop the TCP connection");
-                        self.drop_tcp();
-                    }
-                }
-                1 => {
-                    self.close_hs_at = None;
-                    if self.state != State::Closed {
-                        self.book.was_clean = false;
-                        self.book.was_close_handshake_timeout = true;
-                        self.book.was_not_clean_reason =
-                            Some("peer did not respond (in time) in closing handshake".into());
-                        self.rec
-                            .note("timeout: peer did not answer the close frame");
-                        self.drop_tcp();
-                    }
-                }
-                2 => {
-                    self.kill_at = None;
-                    if self.state != State::Closed {
-                        self.rec.note("kill timer fired");
-                        self.fail(1001, "Going Away");
-                        if self.drop_now {
-                            // Failing while closing drops TCP at once.
-                            self.drop_tcp();
-                        }
-                    }
-                }
-                _ => {
-                    self.close_at = None;
-                    if self.state == State::Open {
-                        self.rec.note("close timer fired");
-                        self.send_close(None, &[], false);
-                    }
-                }
+        let due = |t: &mut Option<Instant>| match *t {
+            Some(x) if x <= now => {
+                *t = None;
+                true
             }
+            _ => false,
+        };
+        if due(&mut self.drop_at) && self.state != State::Closed {
+            self.book.was_server_connection_drop_timeout = true;
+            if self.drop_after_my_close {
+                self.book.was_clean = false;
+                self.book.was_not_clean_reason =
+                    Some("server did not drop TCP connection (in time)".into());
+            }
+            self.rec
+                .note("timeout: server did not drop the TCP connection");
+            self.drop_tcp();
+        }
+        if due(&mut self.close_hs_at) && self.state != State::Closed {
+            self.book.was_clean = false;
+            self.book.was_close_handshake_timeout = true;
+            self.book.was_not_clean_reason =
+                Some("peer did not respond (in time) in closing handshake".into());
+            self.rec
+                .note("timeout: peer did not answer the close frame");
+            self.drop_tcp();
+        }
+        if due(&mut self.kill_at) && self.state != State::Closed {
+            self.rec.note("kill timer fired");
+            self.fail(1001, "Going Away");
+        }
+        if due(&mut self.close_at) && self.state == State::Open {
+            self.rec.note("close timer fired");
+            self.send_close(None, &[], false);
         }
         if self.rt.as_ref().is_some_and(|r| r.deadline <= now) {
             if let Some(rt) = self.rt.take() {
