@@ -197,7 +197,10 @@ fn exec_client_that_never_connects_fails_each_case_and_is_stopped() {
     assert_eq!(v.len(), 2);
     for (id, behavior, result) in &v {
         assert_eq!(behavior, "FAILED", "{id}");
-        assert!(result.contains("did not connect within 1.0 s"), "{id}: {result}");
+        assert!(
+            result.contains("did not connect within 1.0 s"),
+            "{id}: {result}"
+        );
     }
     let left = std::process::Command::new("pgrep")
         .args(["-f", &format!("sleep {marker}")])

@@ -4,16 +4,24 @@
 //! wsspec-testkit client [--fault NAME] URL                    one connection (e.g. for `wsspec serve --exec`)
 //! wsspec-testkit client [--fault NAME] --driver BASE --agent A  Autobahn's driver loop
 //! wsspec-testkit tungstenite URL | --driver BASE --agent A      the same with tokio-tungstenite's client
+//! wsspec-testkit server --fault NAME --port P                   a fault-injected echo server
 //! ```
+//!
+//! `server` prints `faulty server (NAME) listening on ws://127.0.0.1:PORT/` first and
+//! serves until interrupted; with `crash-on-pattern` the process aborts (SIGABRT, after
+//! a line on stderr) when the planted bug fires, as a C server tripping an assertion
+//! would, so that `wsspec fuzz --spawn` can be tested against a server that really dies.
 //!
 //! Exit status: 0 when the connection (or the driver loop) ran to its end, 2 on a
 //! usage error or when the fuzzing server could not be reached. A case connection the
 //! server ends badly is not an error of the client: the server judges it.
 
+use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use std::process::ExitCode;
 use std::time::Duration;
 use wsspec_testkit::client::{self, ClientFault};
+use wsspec_testkit::faulty::{self, Fault};
 use wsspec_testkit::{driver, tungstenite_client};
 
 #[derive(Parser)]
@@ -37,6 +45,15 @@ enum Command {
     Tungstenite {
         #[command(flatten)]
         target: Target,
+    },
+    /// A fault-injected echo server on 127.0.0.1 (`none`: conformant).
+    Server {
+        /// The fault, e.g. `crash-on-pattern`, `none`, `no-pong` (case and dashes ignored).
+        #[arg(long)]
+        fault: String,
+        /// Port on 127.0.0.1 (0 picks a free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
     },
 }
 
@@ -78,10 +95,46 @@ fn main() -> ExitCode {
     }
 }
 
+/// A server fault by name, ignoring case, dashes and underscores.
+fn server_fault(name: &str) -> anyhow::Result<Fault> {
+    let want: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    Fault::ALL
+        .into_iter()
+        .find(|f| format!("{f:?}").to_ascii_lowercase() == want)
+        .with_context(|| {
+            let names: Vec<String> = Fault::ALL.iter().map(|f| format!("{f:?}")).collect();
+            format!("unknown fault `{name}` (one of {})", names.join(", "))
+        })
+}
+
+async fn serve(fault: &str, port: u16) -> anyhow::Result<ExitCode> {
+    let fault = server_fault(fault)?;
+    let s = faulty::start_on(fault, port)
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
+    println!("faulty server ({fault:?}) listening on {}", s.url());
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(ExitCode::SUCCESS),
+            _ = tokio::time::sleep(Duration::from_millis(5)) => {
+                if !s.is_alive() {
+                    eprintln!("faulty server: planted crash ({fault:?}) fired: aborting");
+                    std::process::abort();
+                }
+            }
+        }
+    }
+}
+
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
     let (fault, target) = match command {
         Command::Client { fault, target } => (Some(ClientFault::parse(&fault)?), target),
         Command::Tungstenite { target } => (None, target),
+        Command::Server { fault, port } => return serve(&fault, port).await,
     };
     if !(target.timeout.is_finite() && target.timeout > 0.0) {
         anyhow::bail!("--timeout must be a positive number of seconds");

@@ -88,18 +88,11 @@ async fn tungstenite_client_gets_autobahns_published_verdicts() {
     );
 }
 
-/// The cases of the fault test: every frame, ping, reserved-bit, opcode and
-/// fragmentation rule, the invalid-UTF-8 cases that are one frame, and the close cases
-/// (valid, invalid payloads, invalid reason, invalid codes).
-const FAULT_SELECTION: [&str; 10] = [
-    "1.1.*", "2.*", "3.*", "4.*", "5.*", "6.3.*", "7.1.*", "7.3.*", "7.5.1", "7.9.*",
-];
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fault_clients_are_caught_where_wstest_looks() {
     let Some(root) = wstest_ready() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let server = start(&root, &dir, &FAULT_SELECTION);
+    let server = start(&root, &dir, &client::RULE_CASES);
     let base = server.url();
 
     // Every client through the driver loop, at the same time (wstest keeps results per
