@@ -1,0 +1,126 @@
+//! Differential: the test clients against wsspec's fuzzing server (`wsspec serve`, in
+//! process) and against the real Autobahn one (`wstest -m fuzzingserver`), on the
+//! cases about the clients' rules. For every client (the correct one and each fault)
+//! `behavior` and `behaviorClose` must be equal case for case, so a client fault is
+//! caught by wsspec exactly where Autobahn catches it.
+//!
+//! wstest that cannot be installed fails the test when `CI` is set and skips it loudly
+//! elsewhere.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+use wsspec::drive::fuzzingserver::{FuzzingServer, Options};
+use wsspec::engine::conn::Settings;
+use wsspec_testkit::client::{self, ClientFault};
+use wsspec_testkit::driver;
+use wsspec_testkit::wstest;
+
+const CASE_LIMIT: Duration = Duration::from_secs(30);
+
+/// (behavior, behaviorClose) per case id.
+type Verdicts = BTreeMap<String, (String, String)>;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wsspec_serve_judges_the_fault_clients_like_wstest() {
+    let root = wstest::project_root();
+    if let Some(why) = wstest::install(&root).unwrap() {
+        if std::env::var_os("CI").is_some() {
+            panic!("wstest cannot be installed: {why} (CI is set: a failure, not a skip)");
+        }
+        eprintln!("\n!!!!!!!! SKIPPED (NOT a pass): wstest cannot be installed: {why}\n");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let autobahn =
+        wstest::FuzzingServer::start(&root, dir.path(), &client::RULE_CASES, &[]).unwrap();
+
+    let all = wsspec::catalogue::builtin().unwrap();
+    let patterns: Vec<String> = client::RULE_CASES.iter().map(|p| p.to_string()).collect();
+    let cases: Vec<wsspec::case::Case> = wsspec::case::select::select(&all, &patterns, &[])
+        .unwrap()
+        .into_iter()
+        .cloned()
+        .collect();
+    assert_eq!(cases.len(), 80);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let ours = FuzzingServer::new(
+        listener,
+        Options {
+            cases,
+            settings: Settings::default(),
+            out: None,
+            excluded: None,
+            status_wait: Duration::from_secs(5),
+        },
+        Box::new(|_, _| {}),
+    )
+    .unwrap();
+    let ours_url = ours.url().to_string();
+    let stop = ours.stopper();
+    let running = tokio::spawn(ours.run());
+
+    // Every client against both servers at once (both keep results per agent).
+    let mut runs = Vec::new();
+    for base in [autobahn.url(), ours_url] {
+        for fault in ClientFault::ALL {
+            let base = base.clone();
+            runs.push(tokio::spawn(async move {
+                driver::play_all(&base, &format!("{fault:?}"), CASE_LIMIT, |url| async move {
+                    client::play(&url, fault, CASE_LIMIT).await.map(|_| ())
+                })
+                .await
+            }));
+        }
+    }
+    for run in runs {
+        assert_eq!(run.await.unwrap().unwrap().count, 80);
+    }
+    driver::update_reports(&autobahn.url(), "None", Duration::from_secs(120))
+        .await
+        .unwrap();
+    let _ = stop.send(true);
+    let report = tokio::time::timeout(Duration::from_secs(30), running)
+        .await
+        .expect("wsspec's fuzzing server stops")
+        .unwrap();
+
+    let mut differences = Vec::new();
+    for fault in ClientFault::ALL {
+        let agent = format!("{fault:?}");
+        let theirs: Verdicts = autobahn
+            .verdicts(&agent)
+            .unwrap()
+            .into_iter()
+            .map(|(id, v)| (id, (v.behavior, v.behavior_close)))
+            .collect();
+        let mine: Verdicts = report
+            .agents
+            .iter()
+            .find(|a| a.agent == agent)
+            .unwrap_or_else(|| panic!("no results for {agent}"))
+            .results
+            .iter()
+            .map(|r| {
+                let v = (
+                    r.behavior.as_str().to_string(),
+                    r.behavior_close.as_str().to_string(),
+                );
+                (r.id.clone(), v)
+            })
+            .collect();
+        assert_eq!(theirs.len(), 80, "{agent}: wstest verdicts");
+        assert_eq!(mine.len(), 80, "{agent}: wsspec verdicts");
+        for (id, want) in &theirs {
+            let got = &mine[id];
+            if got != want {
+                differences.push(format!("{agent} {id}: wstest {want:?}, wsspec {got:?}"));
+            }
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "{} differences:\n{}",
+        differences.len(),
+        differences.join("\n")
+    );
+}
