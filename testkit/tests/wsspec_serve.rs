@@ -2,7 +2,8 @@
 //! process) and against the real Autobahn one (`wstest -m fuzzingserver`), on the
 //! cases about the clients' rules. For every client (the correct one and each fault)
 //! `behavior` and `behaviorClose` must be equal case for case, so a client fault is
-//! caught by wsspec exactly where Autobahn catches it.
+//! caught by wsspec exactly where Autobahn catches it. The same clients also run as
+//! processes, one per case, the way `wsspec serve --exec` starts them.
 //!
 //! wstest that cannot be installed fails the test when `CI` is set and skips it loudly
 //! elsewhere.
@@ -123,4 +124,51 @@ async fn wsspec_serve_judges_the_fault_clients_like_wstest() {
         differences.len(),
         differences.join("\n")
     );
+}
+
+/// `wsspec serve --exec 'wsspec-testkit client --fault F {url}'`: a client process
+/// per case, judged like the driver loop's connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_runs_the_fault_clients_as_processes() {
+    use std::collections::BTreeSet;
+    use wsspec::drive::exec::{run_one, ExecOptions};
+
+    let all = wsspec::catalogue::builtin().unwrap();
+    // Echo, ping, invalid UTF-8, close.
+    let ids = ["1.1.1", "2.2", "6.3.1", "7.1.1"];
+    let cases: Vec<&wsspec::case::Case> = ids
+        .iter()
+        .map(|id| all.iter().find(|c| c.id == *id).unwrap())
+        .collect();
+    let bin = env!("CARGO_BIN_EXE_wsspec-testkit");
+    let failing = |fault: &'static str| {
+        let cases = cases.clone();
+        async move {
+            let o = ExecOptions {
+                command: format!("{bin} client --fault {fault} {{url}}"),
+                agent: fault.to_string(),
+                settings: Settings::default(),
+                connect_timeout: Duration::from_secs(20),
+            };
+            let mut failed = BTreeSet::new();
+            for (n, case) in cases.iter().enumerate() {
+                let r = run_one(&o, case, n + 1).await;
+                if r.overall().is_failure(false) {
+                    failed.insert(r.id.clone());
+                }
+            }
+            failed
+        }
+    };
+    let set = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+    assert_eq!(failing("none").await, set(&[]));
+    assert_eq!(failing("no-pong").await, set(&["2.2"]));
+    assert_eq!(failing("no-utf8-validation").await, set(&["6.3.1"]));
+    let never_close = failing("never-answer-close").await;
+    assert!(
+        never_close.is_superset(&set(&["1.1.1", "7.1.1"])),
+        "{never_close:?}"
+    );
+    let unmasked = failing("send-unmasked").await;
+    assert!(unmasked.contains("1.1.1"), "{unmasked:?}");
 }
