@@ -11,7 +11,7 @@ mod run;
 mod serve;
 mod testing;
 
-pub use cases::{load_selection, CasesArgs, Selection};
+pub use cases::{load_selection, load_selection_for, CasesArgs, Selection};
 pub use diff::DiffArgs;
 pub use fuzz::FuzzArgs;
 pub use merge::MergeArgs;

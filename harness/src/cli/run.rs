@@ -134,7 +134,7 @@ pub(crate) async fn run(a: RunArgs) -> Result<ExitCode, Error> {
         Some(c) => spec_selection(c, &a.select)?,
         None => a.select.clone(),
     };
-    let mut cases = super::load_selection(&selection)?;
+    let mut cases = super::load_selection_for(&selection, crate::rules::Role::Client, a.quiet)?;
     if let Some(p) = partition {
         let total = cases.len();
         cases = p.apply(cases);

@@ -91,24 +91,7 @@ pub(crate) async fn serve(a: ServeArgs) -> Result<ExitCode, Error> {
     }
     let known_failing = gate::load(&a.known_failing, "--known-failing")?;
     let known_flaky = gate::load(&a.known_flaky, "--known-flaky")?;
-    let all = super::load_selection(&a.select)?;
-    let total = all.len();
-    let cases: Vec<Case> = all
-        .into_iter()
-        .filter(|c| c.plays_as(Role::Server))
-        .collect();
-    if cases.is_empty() {
-        return Err(Error::Usage(format!(
-            "none of the {total} selected cases tests a client (opening-handshake, timing and \
-             destructive cases test servers only); run `wsspec cases` to see the ids"
-        )));
-    }
-    if cases.len() < total && !a.quiet {
-        eprintln!(
-            "wsspec: {} of the {total} selected cases test servers only and are left out",
-            total - cases.len()
-        );
-    }
+    let cases = super::load_selection_for(&a.select, Role::Server, a.quiet)?;
     let settings = Settings {
         open_handshake_timeout: Duration::from_secs_f64(a.timeout),
         ..Settings::default()

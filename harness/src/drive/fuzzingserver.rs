@@ -311,7 +311,7 @@ async fn reply(inc: Incoming, text: Option<String>) {
         .await;
         return;
     };
-    let Ok((session, _)) = accept::answer(inc, &key, None).await else {
+    let Ok((session, _)) = accept::answer(inc, &key, None, None).await else {
         return;
     };
     let mut io = session.io;
