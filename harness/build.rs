@@ -30,7 +30,9 @@ fn main() {
     // (which follows it) ships the case files inside the crate. Where the symlink did not
     // survive the checkout (Windows without symlink support: a small text file), read
     // the workspace directory directly.
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // Read at run time: the build script binary may be reused from another checkout.
+    let manifest_dir = env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let manifest = Path::new(&manifest_dir);
     let root = if manifest.join("cases").is_dir() {
         manifest.join("cases")
     } else {

@@ -10,7 +10,7 @@
 #                   `cargo install --locked --path harness` into $WSSPEC_ROOT
 #   WSSPEC_ROOT     install root (default: target/ci-recipe/install)
 #   SERVER_CMD      command that runs the server under test in the foreground
-#                   (default: wsspec's own reference server, `wsspec serve --port 0`)
+#                   (default: wsspec's own reference server, `wsspec echo --port 0`)
 #   URL             the server's ws:// URL; without it, the first ws:// URL that
 #                   SERVER_CMD prints. URL alone (no SERVER_CMD): a server that already
 #                   runs.
@@ -47,7 +47,7 @@ trap cleanup EXIT
 if [[ -n "${SERVER_CMD:-}" || -z "${URL:-}" ]]; then
     log=$(mktemp "$work/server.XXXXXX.log")
     # shellcheck disable=SC2086  # SERVER_CMD is a command line
-    ${SERVER_CMD:-$WSSPEC serve --port 0} >"$log" 2>&1 &
+    ${SERVER_CMD:-$WSSPEC echo --port 0} >"$log" 2>&1 &
     server_pid=$!
     up=
     for _ in $(seq 1 100); do

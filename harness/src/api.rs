@@ -289,6 +289,7 @@ impl Suite {
                 duration_ms: t0.elapsed().as_millis() as u64,
                 strict: self.strict,
                 agents: vec![AgentReport {
+                    role: Default::default(),
                     agent,
                     url: target.url.clone(),
                     results,

@@ -201,7 +201,7 @@ enum Kind {
 }
 
 /// Start an echo server with `fault` on 127.0.0.1:`port` (0: an ephemeral port), e.g.
-/// for `wsspec serve --fault` or `wsspec faulty-server`, so other tools can use it.
+/// for `wsspec echo --fault` or `wsspec faulty-server`, so other tools can use it.
 pub async fn start_on(fault: Fault, port: u16) -> std::io::Result<FaultyServer> {
     listen_on(Kind::Fault(fault), port).await
 }

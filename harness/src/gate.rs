@@ -455,6 +455,7 @@ mod tests {
             agents: agents
                 .iter()
                 .map(|(name, rows)| AgentReport {
+                    role: Default::default(),
                     agent: name.to_string(),
                     url: "ws://127.0.0.1:1/".into(),
                     results: rows

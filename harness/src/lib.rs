@@ -88,6 +88,8 @@ pub mod cli;
 #[doc(hidden)]
 pub mod config;
 #[doc(hidden)]
+pub mod drive;
+#[doc(hidden)]
 pub mod engine;
 #[doc(hidden)]
 pub mod error;
@@ -103,6 +105,8 @@ pub mod gate;
 pub mod netfuzz;
 #[doc(hidden)]
 pub mod report;
+#[doc(hidden)]
+pub mod rules;
 #[doc(hidden)]
 pub mod runner;
 #[doc(hidden)]

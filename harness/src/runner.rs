@@ -26,6 +26,31 @@ pub async fn run_all<'a>(
     jobs: usize,
     on_done: impl Fn(&CaseResult),
 ) -> Vec<CaseResult> {
+    schedule(
+        cases,
+        jobs,
+        |case| {
+            let index = autobahn_index(&case.id).unwrap_or(0);
+            run_case(target, settings, case, index)
+        },
+        on_done,
+    )
+    .await
+}
+
+/// The run order for either role: the concurrent batch (longest planned waits first),
+/// then timed cases one at a time, then destructive ones one at a time. `run` plays
+/// one case; results come back sorted by case id.
+pub async fn schedule<'a, F, Fut>(
+    cases: &[&'a Case],
+    jobs: usize,
+    run: F,
+    on_done: impl Fn(&CaseResult),
+) -> Vec<CaseResult>
+where
+    F: Fn(&'a Case) -> Fut,
+    Fut: std::future::Future<Output = CaseResult>,
+{
     // Destructive cases (those followed by a liveness probe) run last, one at a
     // time, so that a target they kill cannot spoil the verdicts of other cases.
     let (mut order, destructive): (Vec<&Case>, Vec<&Case>) =
@@ -39,12 +64,8 @@ pub async fn run_all<'a>(
             .total_cmp(&a.planned_seconds())
             .then_with(|| id_sort_key(&a.id).cmp(&id_sort_key(&b.id)))
     });
-    let run = |case: &'a Case| {
-        let index = autobahn_index(&case.id).unwrap_or(0);
-        async move { run_case(target, settings, case, index).await }
-    };
     let mut results: Vec<CaseResult> = stream::iter(order)
-        .map(run)
+        .map(&run)
         .buffer_unordered(jobs.max(1))
         .inspect(|r| on_done(r))
         .collect()

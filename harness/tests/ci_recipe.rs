@@ -100,7 +100,7 @@ fn recipe_waits_for_a_server_on_a_known_port() {
     let port = l.local_addr().unwrap().port();
     drop(l);
     let dir = tempfile::tempdir().unwrap();
-    let server = format!("{} serve --port {port}", env!("CARGO_BIN_EXE_wsspec"));
+    let server = format!("{} echo --port {port}", env!("CARGO_BIN_EXE_wsspec"));
     let url = format!("ws://127.0.0.1:{port}/");
     let o = recipe(&[
         ("OUT", dir.path().join("r").to_str().unwrap()),

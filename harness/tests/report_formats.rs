@@ -271,11 +271,13 @@ fn fixture() -> RunReport {
         strict: false,
         agents: vec![
             AgentReport {
+                role: Default::default(),
                 agent: "alpha-ws 1.0".into(),
                 url: "ws://127.0.0.1:9001/".into(),
                 results: alpha,
             },
             AgentReport {
+                role: Default::default(),
                 agent: "beta-ws 2.3".into(),
                 url: "ws://127.0.0.1:9002/chat".into(),
                 results: beta,
@@ -638,6 +640,7 @@ fn full_catalogue_with_several_agents_stays_light() {
     let mut report = fixture();
     report.agents = (0..4)
         .map(|n| AgentReport {
+            role: Default::default(),
             agent: format!("agent-{n}"),
             url: "ws://127.0.0.1:9001/".into(),
             results: ids
@@ -672,6 +675,7 @@ fn full_catalogue_with_several_agents_stays_light() {
 fn odd_reports_render() {
     let mut report = fixture();
     report.agents.push(AgentReport {
+        role: Default::default(),
         agent: String::new(),
         url: String::new(),
         results: Vec::new(),

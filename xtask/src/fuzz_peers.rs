@@ -3,7 +3,7 @@
 //! by `wsspec fuzz --spawn` (which restarts it after crashes and confirms, shrinks and
 //! deduplicates them), findings go to `DIR/PEER/` (case JSON, Markdown report, Python
 //! reproducer) and a summary to `DIR/summary.md`. Peers: the embedded tokio-tungstenite
-//! server (`wsspec serve`), Python `websockets` and Node `ws` (both with
+//! server (`wsspec echo`), Python `websockets` and Node `ws` (both with
 //! permessage-deflate), and the libwebsockets echo server (`scripts/peers/lws/`), once
 //! reassembling messages and once echoing piece by piece (`--per-fragment`).
 //!
@@ -34,7 +34,7 @@ enum Needs {
 const PEERS: [Peer; 5] = [
     Peer {
         name: "tungstenite",
-        spawn: "{wsspec} serve --port {port}",
+        spawn: "{wsspec} echo --port {port}",
         needs: Needs::Nothing,
     },
     Peer {

@@ -338,7 +338,7 @@ pub(crate) struct Running {
     pub(crate) port: u16,
 }
 
-/// The port in a peer's `LISTENING <port>` line, or in `wsspec serve`'s
+/// The port in a peer's `LISTENING <port>` line, or in `wsspec echo`'s
 /// `… listening on ws://127.0.0.1:<port>/` line.
 fn listening_port(line: &str) -> Option<Option<u16>> {
     if let Some(port) = line.strip_prefix("LISTENING ") {

@@ -11,12 +11,12 @@
 //!
 //! | target               | server                                            |
 //! |----------------------|---------------------------------------------------|
-//! | `embedded`           | `wsspec serve` (tokio-tungstenite echo server)    |
+//! | `embedded`           | `wsspec echo` (tokio-tungstenite echo server)    |
 //! | `websockets`         | Python `websockets`, no compression               |
 //! | `websockets-deflate` | the same with permessage-deflate                  |
 //! | `ws`                 | Node `ws`, no compression                         |
 //! | `ws-deflate`         | the same with permessage-deflate                  |
-//! | `fault-NAME`         | `wsspec serve --fault NAME`, one per fault server |
+//! | `fault-NAME`         | `wsspec echo --fault NAME`, one per fault server |
 //!
 //! By default every target runs, on the Autobahn sections of which wsspec plays at
 //! least one case (`--cases` to choose; wstest alone needs about 15 minutes for all
@@ -87,7 +87,7 @@ const PEERS: [(&str, &str, &str, &[&str]); 4] = [
     ),
 ];
 
-/// wsspec's fault-injected servers (`wsspec serve --fault NAME`), target `fault-NAME`:
+/// wsspec's fault-injected servers (`wsspec echo --fault NAME`), target `fault-NAME`:
 /// each breaks one rule, so the two tools must agree on how a broken server is judged.
 /// (`CrashOnPattern` is left out: it is a planted bug for the network fuzzer.)
 const FAULTS: [&str; 15] = [
@@ -114,7 +114,7 @@ fn all_targets() -> Vec<Target> {
         name: "embedded".into(),
         peer: None,
         program: "",
-        args: ["serve", "--port", "0"].map(String::from).to_vec(),
+        args: ["echo", "--port", "0"].map(String::from).to_vec(),
     }];
     for (name, peer, program, args) in PEERS {
         v.push(Target {
@@ -129,7 +129,7 @@ fn all_targets() -> Vec<Target> {
             name: format!("fault-{f}"),
             peer: None,
             program: "",
-            args: ["serve", "--port", "0", "--fault", f]
+            args: ["echo", "--port", "0", "--fault", f]
                 .map(String::from)
                 .to_vec(),
         });

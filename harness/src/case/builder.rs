@@ -39,6 +39,7 @@ pub fn case(id: &str, title: &str) -> CaseBuilder {
             deflate: None,
             trace: TraceMode::Full,
             timed: false,
+            role: None,
         },
     }
 }

@@ -55,6 +55,27 @@ pub struct Case {
     /// its duration and throughput are not shared with other cases.
     #[serde(default, skip_serializing_if = "is_false")]
     pub timed: bool,
+    /// Only when wsspec plays this role (`client`: the case tests a server; `server`:
+    /// it tests a client). Without it the case serves both roles, except that opening
+    /// handshake, timing and destructive cases test servers only (see [`Case::plays_as`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<crate::rules::Role>,
+}
+
+impl Case {
+    /// Whether wsspec can play this case in `role`.
+    pub fn plays_as(&self, role: crate::rules::Role) -> bool {
+        use crate::rules::Role;
+        match role {
+            Role::Client => self.role != Some(Role::Server),
+            Role::Server => {
+                self.role != Some(Role::Client)
+                    && self.handshake.is_none()
+                    && self.timing.is_none()
+                    && !self.probe_after
+            }
+        }
+    }
 }
 
 /// The permessage-deflate negotiation a case needs, for either role.

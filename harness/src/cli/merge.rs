@@ -207,6 +207,7 @@ mod tests {
             duration_ms,
             strict: false,
             agents: vec![AgentReport {
+                role: Default::default(),
                 agent: agent.into(),
                 url: "ws://127.0.0.1:1/".into(),
                 results: ids

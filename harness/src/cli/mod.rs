@@ -8,6 +8,7 @@ mod diff;
 mod fuzz;
 mod merge;
 mod run;
+mod serve;
 mod testing;
 
 pub use cases::{load_selection, CasesArgs, Selection};
@@ -15,6 +16,7 @@ pub use diff::DiffArgs;
 pub use fuzz::FuzzArgs;
 pub use merge::MergeArgs;
 pub use run::{is_failure, RunArgs};
+pub use serve::ServeArgs;
 
 use crate::error::Error;
 use crate::server;
@@ -83,8 +85,19 @@ pub enum Command {
     /// Serve a fault-injected echo server (testing wsspec itself; hidden).
     #[command(hide = true)]
     FaultyServer(testing::FaultyServerArgs),
-    /// Serve the embedded reference echo server until interrupted (for trying clients).
-    Serve {
+    /// Test WebSocket clients: wsspec plays the server, as Autobahn's fuzzing server.
+    ///
+    /// Either client drivers written for Autobahn connect to --listen and run the
+    /// cases (`/getCaseCount`, `/runCase?case=N&agent=A`, `/updateReports?agent=A`),
+    /// or wsspec starts a client per case with --exec. The same catalogue and verdicts
+    /// as `run`, from the other side: frames from wsspec are unmasked, the client's
+    /// must be masked, and wsspec closes TCP after the closing handshake.
+    /// Exit status as for `run`: 0 no failure, 1 failures, 2 usage errors or when no
+    /// case was run.
+    Serve(Box<ServeArgs>),
+    /// Serve the embedded reference echo server until interrupted (a server to try
+    /// clients or other tools against).
+    Echo {
         /// Port on 127.0.0.1 (0 picks a free one).
         #[arg(long, default_value_t = 9001)]
         port: u16,
@@ -163,7 +176,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Run(a) => rt.block_on(run::run(*a)),
         Command::Fuzz(a) => rt.block_on(fuzz::fuzz(a)),
         Command::FaultyServer(a) => rt.block_on(testing::faulty_server(a)),
-        Command::Serve {
+        Command::Serve(a) => rt.block_on(serve::serve(*a)),
+        Command::Echo {
             port,
             fault: Some(name),
         } => {
@@ -189,7 +203,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
                 Ok(ExitCode::SUCCESS)
             })
         }
-        Command::Serve { port, fault: None } => rt.block_on(async {
+        Command::Echo { port, fault: None } => rt.block_on(async {
             let s = server::start(port)
                 .await
                 .map_err(|e| Error::Io(format!("cannot listen on 127.0.0.1:{port}: {e}")))?;

@@ -300,6 +300,7 @@ pub(crate) async fn run(a: RunArgs) -> Result<ExitCode, Error> {
             runner::run_all(&r.target, &settings, &refs, a.jobs, |c| progress.done(c)).await;
         progress.finish();
         agents.push(AgentReport {
+            role: Default::default(),
             agent: r.agent.clone(),
             url: r.target.url.clone(),
             results,

@@ -4,6 +4,7 @@
 use super::play::same_events;
 use crate::case::{Event, Expect};
 use crate::report::model::{CloseInfo, Verdict};
+use crate::rules::Role;
 
 /// Both verdicts with Autobahn-style explanations.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +21,7 @@ pub fn judge(
     events: &[Event],
     close: &CloseInfo,
     tx_frames: &std::collections::BTreeMap<String, u64>,
+    role: Role,
 ) -> Judgement {
     let (mut behavior, mut result) = if same_events(events, &expect.ok) {
         (
@@ -75,7 +77,7 @@ pub fn judge(
                 list.join(",")
             ),
         )
-    } else if close.dropped_by_me {
+    } else if close.dropped_by_me && role.own_drop_is_peer_fault() {
         (
             Verdict::FailedByClient,
             "It is preferred that the server close the TCP connection".to_string(),
@@ -151,7 +153,7 @@ mod tests {
             remote_close_code: Some(1000),
             ..Default::default()
         };
-        let j = judge(&e, &[], &c, &none());
+        let j = judge(&e, &[], &c, &none(), Role::Client);
         assert_eq!((j.behavior, j.behavior_close), (Verdict::Ok, Verdict::Ok));
     }
 
@@ -163,7 +165,10 @@ mod tests {
             closed_by_me: false,
             ..Default::default()
         };
-        assert_eq!(judge(&e, &[], &c, &none()).behavior_close, Verdict::Failed);
+        assert_eq!(
+            judge(&e, &[], &c, &none(), Role::Client).behavior_close,
+            Verdict::Failed
+        );
         // then cleanliness
         let c = CloseInfo {
             closed_by_me: true,
@@ -171,7 +176,10 @@ mod tests {
             remote_close_code: Some(1002),
             ..Default::default()
         };
-        assert_eq!(judge(&e, &[], &c, &none()).behavior_close, Verdict::Unclean);
+        assert_eq!(
+            judge(&e, &[], &c, &none(), Role::Client).behavior_close,
+            Verdict::Unclean
+        );
         // then the code
         let c = CloseInfo {
             closed_by_me: true,
@@ -180,7 +188,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            judge(&e, &[], &c, &none()).behavior_close,
+            judge(&e, &[], &c, &none(), Role::Client).behavior_close,
             Verdict::WrongCode
         );
         // then who dropped TCP
@@ -191,8 +199,13 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            judge(&e, &[], &c, &none()).behavior_close,
+            judge(&e, &[], &c, &none(), Role::Client).behavior_close,
             Verdict::FailedByClient
+        );
+        // a server closes TCP itself after the closing handshake: no fault of the peer
+        assert_eq!(
+            judge(&e, &[], &c, &none(), Role::Server).behavior_close,
+            Verdict::Ok
         );
     }
 
@@ -204,7 +217,7 @@ mod tests {
             failed_by_me: true,
             ..Default::default()
         };
-        let j = judge(&e, &[], &c, &none());
+        let j = judge(&e, &[], &c, &none(), Role::Client);
         assert_eq!(
             (j.behavior, j.behavior_close),
             (Verdict::Ok, Verdict::Failed)
@@ -219,7 +232,10 @@ mod tests {
             closed_by_me: true,
             ..Default::default()
         };
-        assert_eq!(judge(&e, &[], &c, &none()).behavior, Verdict::Failed);
+        assert_eq!(
+            judge(&e, &[], &c, &none(), Role::Client).behavior,
+            Verdict::Failed
+        );
 
         let mut e = expect(vec![], tester_closes_clean());
         e.close.wrong_code_fatal = true;
@@ -229,14 +245,14 @@ mod tests {
             remote_close_code: Some(1001),
             ..Default::default()
         };
-        let j = judge(&e, &[], &c, &none());
+        let j = judge(&e, &[], &c, &none(), Role::Client);
         assert_eq!(
             (j.behavior, j.behavior_close),
             (Verdict::Failed, Verdict::WrongCode)
         );
 
         e.informational = true;
-        let j = judge(&e, &[], &c, &none());
+        let j = judge(&e, &[], &c, &none(), Role::Client);
         assert_eq!(
             (j.behavior, j.behavior_close),
             (Verdict::Informational, Verdict::Informational)
@@ -252,13 +268,16 @@ mod tests {
         let mut e = expect(vec![echo.clone()], peer_fails(&[1002]));
         e.non_strict = Some(vec![]);
         let c = CloseInfo::default();
-        assert_eq!(judge(&e, &[], &c, &none()).behavior, Verdict::NonStrict);
         assert_eq!(
-            judge(&e, std::slice::from_ref(&echo), &c, &none()).behavior,
+            judge(&e, &[], &c, &none(), Role::Client).behavior,
+            Verdict::NonStrict
+        );
+        assert_eq!(
+            judge(&e, std::slice::from_ref(&echo), &c, &none(), Role::Client).behavior,
             Verdict::Ok
         );
         assert_eq!(
-            judge(&e, &[echo.clone(), echo], &c, &none()).behavior,
+            judge(&e, &[echo.clone(), echo], &c, &none(), Role::Client).behavior,
             Verdict::Failed
         );
     }

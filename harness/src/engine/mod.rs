@@ -1,18 +1,24 @@
-//! Plays one case against one target and judges it: connect, opening handshake,
-//! [`play`], [`judge`]. Produces a complete [`CaseResult`] whatever the peer does.
+//! Plays one case on one connection and judges it, in either role: as client
+//! ([`run_case`]: dial, opening request, [`play`], [`judge`]) or as server
+//! ([`serve_case`]: a client's request read by [`accept`], the 101, the same
+//! [`play`] and [`judge`]). Produces a complete [`CaseResult`] whatever the peer does.
 
+pub mod accept;
 pub mod conn;
 pub mod deflate_check;
 pub mod judge;
 pub mod opening;
 pub mod play;
+pub mod session;
 pub mod trace;
 
 use crate::case::{Case, Event};
 use crate::report;
 use crate::report::model::{CaseResult, CloseInfo, Dir, Verdict};
+use crate::rules::Role;
 use conn::{Settings, Target};
 use opening::Answer;
+use session::Session;
 use std::time::Duration;
 use trace::Recorder;
 
@@ -25,7 +31,8 @@ pub fn utc_now() -> String {
     now.format(&fmt).unwrap_or_default()
 }
 
-/// Run one case: always returns a result, never panics on peer behaviour.
+/// Run one case as the client, against a server: always returns a result, never
+/// panics on peer behaviour.
 pub async fn run_case(
     target: &Target,
     settings: &Settings,
@@ -33,19 +40,7 @@ pub async fn run_case(
     index: usize,
 ) -> CaseResult {
     let started = utc_now();
-    let t0 = tokio::time::Instant::now();
-    let mut out = Outcome {
-        rec: Recorder::new(t0.into_std(), settings.trace_cap),
-        http_request: String::new(),
-        http_response: String::new(),
-        received: Vec::new(),
-        close: CloseInfo::default(),
-        duration_ms: 0,
-        opened: false,
-        throughput: None,
-    };
-    out.rec.set_mode(case.trace);
-
+    let mut out = Outcome::new(settings, case);
     let mut judgement = if let Some(t) = &case.timing {
         let (behavior, result) = opening::measure_growth(t, target, settings, case.level).await;
         out.rec.note(result.clone());
@@ -69,6 +64,80 @@ pub async fn run_case(
         }
     };
 
+    soften(&mut judgement, case, settings);
+    // A target that does not survive fails the case whatever its level.
+    if case.probe_after {
+        match opening::liveness(target, settings).await {
+            Ok(()) => out
+                .rec
+                .note("liveness probe: a fresh connection got its echo"),
+            Err(e) => {
+                out.rec.note(format!("liveness probe failed: {e}"));
+                judgement.behavior = Verdict::Failed;
+                judgement.result = format!(
+                    "the target did not survive this case: a fresh connection failed ({e})"
+                );
+            }
+        }
+    }
+    out.into_result(case, index, started, judgement)
+}
+
+/// Play one case as the server, on a client's connection whose opening request has
+/// been read (the request named the case). Checks the request, answers it (with
+/// the permessage-deflate settings the case accepts), plays, judges.
+pub async fn serve_case(
+    mut inc: accept::Incoming,
+    settings: &Settings,
+    case: &Case,
+    index: usize,
+) -> CaseResult {
+    let started = utc_now();
+    let mut out = Outcome::new(settings, case);
+    out.rec.octets(Dir::Rx, &inc.head);
+    out.http_request = String::from_utf8_lossy(&inc.head).into_owned();
+    let mut judgement = match accept::check_request(&inc.request) {
+        Err(why) => {
+            let why = format!("the client's opening request breaks RFC 6455 §4.1: {why}");
+            let resp = accept::reject(&mut inc.io, 400, "Bad Request", &why).await;
+            out.rec.octets(Dir::Tx, &resp);
+            out.http_response = String::from_utf8_lossy(&resp).into_owned();
+            out.rec.note(why.clone());
+            judge::never_opened(&why)
+        }
+        Ok(key) => {
+            let rules = case.deflate.as_ref().map_or(&[][..], |d| &d.accept[..]);
+            let deflate = accept::accept_deflate(&inc.request, rules);
+            match accept::answer(inc, &key, deflate).await {
+                Err((why, resp)) => {
+                    out.rec.octets(Dir::Tx, &resp);
+                    out.rec.note(why.clone());
+                    judge::never_opened(&why)
+                }
+                Ok((session, resp)) => {
+                    out.rec.octets(Dir::Tx, &resp);
+                    out.http_response = String::from_utf8_lossy(&resp).into_owned();
+                    play_negotiated(session, case, settings, &mut out).await
+                }
+            }
+        }
+    };
+    soften(&mut judgement, case, settings);
+    out.into_result(case, index, started, judgement)
+}
+
+/// The result of a case that never got a connection (a client that did not connect,
+/// a server role run that was stopped): FAILED, with `why` in the trace.
+pub fn unplayed(case: &Case, settings: &Settings, index: usize, why: &str) -> CaseResult {
+    let started = utc_now();
+    let mut out = Outcome::new(settings, case);
+    out.rec.note(why);
+    out.into_result(case, index, started, judge::never_opened(why))
+}
+
+/// Autobahn's cases keep Autobahn's verdicts; in our own sections (slug ids) a
+/// requirement below MUST that is not met is NON-STRICT, never FAILED.
+fn soften(judgement: &mut judge::Judgement, case: &Case, settings: &Settings) {
     // Autobahn's cases keep Autobahn's verdicts; in our own sections (slug ids) a
     // requirement below MUST that is not met is NON-STRICT, never FAILED.
     // (An Origin case judged against the user's own allow-list is their policy: kept.)
@@ -92,65 +161,76 @@ pub async fn run_case(
         judgement.behavior = Verdict::Informational;
         judgement.behavior_close = Verdict::Informational;
     }
-    // A target that does not survive fails the case whatever its level.
-    if case.probe_after {
-        match opening::liveness(target, settings).await {
-            Ok(()) => out
-                .rec
-                .note("liveness probe: a fresh connection got its echo"),
-            Err(e) => {
-                out.rec.note(format!("liveness probe failed: {e}"));
-                judgement.behavior = Verdict::Failed;
-                judgement.result = format!(
-                    "the target did not survive this case: a fresh connection failed ({e})"
-                );
-            }
+}
+
+impl Outcome {
+    fn new(settings: &Settings, case: &Case) -> Outcome {
+        let t0 = tokio::time::Instant::now();
+        let mut rec = Recorder::new(t0.into_std(), settings.trace_cap);
+        rec.set_mode(case.trace);
+        Outcome {
+            rec,
+            http_request: String::new(),
+            http_response: String::new(),
+            received: Vec::new(),
+            close: CloseInfo::default(),
+            duration_ms: 0,
+            opened: false,
+            throughput: None,
         }
     }
 
-    let (trace, trace_dropped) = out.rec.take_rows();
-    let Outcome {
-        rec,
-        http_request,
-        http_response,
-        received,
-        close,
-        duration_ms,
-        opened,
-        throughput,
-    } = out;
-    CaseResult {
-        id: case.id.clone(),
-        index,
-        section: case.section(),
-        title: case.title.clone(),
-        rfc: case.rfc.clone(),
-        requirement: case.requirement.clone(),
-        level: case.level,
-        behavior: judgement.behavior,
-        behavior_close: judgement.behavior_close,
-        expected: describe_expected(case),
-        actual: if case.timing.is_some() || (case.handshake.is_some() && !opened) {
-            judgement.result.clone()
-        } else {
-            describe_actual(&received, &close, !opened)
-        },
-        result: judgement.result,
-        result_close: judgement.result_close,
-        expect: case.expect.clone(),
-        received,
-        close,
-        started,
-        duration_ms,
-        http_request,
-        http_response,
-        trace,
-        trace_dropped,
-        rx_octet_stats: rec.rx_octets,
-        tx_octet_stats: rec.tx_octets,
-        rx_frame_stats: rec.rx_frames,
-        tx_frame_stats: rec.tx_frames,
-        throughput,
+    fn into_result(
+        mut self,
+        case: &Case,
+        index: usize,
+        started: String,
+        judgement: judge::Judgement,
+    ) -> CaseResult {
+        let (trace, trace_dropped) = self.rec.take_rows();
+        let Outcome {
+            rec,
+            http_request,
+            http_response,
+            received,
+            close,
+            duration_ms,
+            opened,
+            throughput,
+        } = self;
+        CaseResult {
+            id: case.id.clone(),
+            index,
+            section: case.section(),
+            title: case.title.clone(),
+            rfc: case.rfc.clone(),
+            requirement: case.requirement.clone(),
+            level: case.level,
+            behavior: judgement.behavior,
+            behavior_close: judgement.behavior_close,
+            expected: describe_expected(case),
+            actual: if case.timing.is_some() || (case.handshake.is_some() && !opened) {
+                judgement.result.clone()
+            } else {
+                describe_actual(&received, &close, !opened)
+            },
+            result: judgement.result,
+            result_close: judgement.result_close,
+            expect: case.expect.clone(),
+            received,
+            close,
+            started,
+            duration_ms,
+            http_request,
+            http_response,
+            trace,
+            trace_dropped,
+            rx_octet_stats: rec.rx_octets,
+            tx_octet_stats: rec.tx_octets,
+            rx_frame_stats: rec.rx_frames,
+            tx_frame_stats: rec.tx_frames,
+            throughput,
+        }
     }
 }
 
@@ -205,28 +285,23 @@ async fn standard(
             out.rec.octets(Dir::Rx, opened.response_text.as_bytes());
             out.http_request = String::from_utf8_lossy(&opened.request).into_owned();
             out.http_response = opened.response_text.clone();
+            let mut session = Session {
+                io,
+                leftover: opened.leftover,
+                deflate: None,
+                role: Role::Client,
+            };
             let Some(offer) = offer else {
-                return play_steps(io, opened.leftover, case, settings, out, None).await;
+                return play_steps(session, case, settings, out).await;
             };
             let answer = opened.response.headers_named("Sec-WebSocket-Extensions");
             match deflate_check::check(&offer, &answer, false) {
-                Ok(Some(p)) => {
-                    out.rec
-                        .note(format!("permessage-deflate negotiated: {p:?}"));
-                    play_steps(io, opened.leftover, case, settings, out, Some(p)).await
-                }
-                Ok(None) => {
-                    let mut j =
-                        play_steps(io, opened.leftover, &just_close(case), settings, out, None)
-                            .await;
-                    j.behavior = Verdict::Unimplemented;
-                    j.result = "permessage-deflate was not negotiated".into();
-                    j
+                Ok(p) => {
+                    session.deflate = p;
+                    play_negotiated(session, case, settings, out).await
                 }
                 Err(e) => {
-                    let mut j =
-                        play_steps(io, opened.leftover, &just_close(case), settings, out, None)
-                            .await;
+                    let mut j = play_steps(session, &just_close(case), settings, out).await;
                     j.behavior = Verdict::Failed;
                     j.result = format!("invalid permessage-deflate answer: {e}");
                     j
@@ -236,17 +311,36 @@ async fn standard(
     }
 }
 
-async fn play_steps(
-    io: Box<dyn conn::Io>,
-    leftover: Vec<u8>,
+/// Play a case that may need permessage-deflate: when it does and the handshake did
+/// not negotiate it, the case is UNIMPLEMENTED and the tester closes at once
+/// (Autobahn 12.x/13.x).
+async fn play_negotiated(
+    session: Session,
     case: &Case,
     settings: &Settings,
     out: &mut Outcome,
-    deflate: Option<crate::wire::extensions::PmdParams>,
 ) -> judge::Judgement {
+    if let Some(p) = &session.deflate {
+        out.rec
+            .note(format!("permessage-deflate negotiated: {p:?}"));
+    } else if case.deflate.is_some() {
+        let mut j = play_steps(session, &just_close(case), settings, out).await;
+        j.behavior = Verdict::Unimplemented;
+        j.result = "permessage-deflate was not negotiated".into();
+        return j;
+    }
+    play_steps(session, case, settings, out).await
+}
+
+async fn play_steps(
+    session: Session,
+    case: &Case,
+    settings: &Settings,
+    out: &mut Outcome,
+) -> judge::Judgement {
+    let role = session.role;
     let (max_frames_in, max_bytes_in) = play::budget(case);
     let lim = play::PlayLimits {
-        deflate,
         max_frames_in,
         max_bytes_in,
         close_handshake_timeout: settings.close_handshake_timeout,
@@ -254,13 +348,19 @@ async fn play_steps(
         max_message: settings.max_message,
         hard_limit: hard_limit(case, settings),
     };
-    let played = play::play(io, leftover, case, lim, &mut out.rec).await;
+    let played = play::play(session, case, lim, &mut out.rec).await;
     out.opened = true;
     out.duration_ms = (played.closed_at - played.opened_at).as_millis() as u64;
     out.received = played.events;
     out.close = played.close;
     out.throughput = played.throughput;
-    let mut j = judge::judge(&case.expect, &out.received, &out.close, &out.rec.tx_frames);
+    let mut j = judge::judge(
+        &case.expect,
+        &out.received,
+        &out.close,
+        &out.rec.tx_frames,
+        role,
+    );
     // Round trips decide `behavior` themselves (Autobahn 9.x, 12.x, 13.x).
     if let Some((v, why)) = played.verdict {
         j.behavior = v;
@@ -345,7 +445,13 @@ async fn custom(
         out.rec
             .note(format!("permessage-deflate negotiated: {p:?}"));
     }
-    let mut j = play_steps(io, leftover, playing, settings, out, deflate).await;
+    let session = Session {
+        io,
+        leftover,
+        deflate,
+        role: Role::Client,
+    };
+    let mut j = play_steps(session, playing, settings, out).await;
     if hv == Verdict::Unimplemented
         || (report::model::worst(hv, j.behavior) == hv && hv != Verdict::Ok)
     {

@@ -7,12 +7,15 @@
 //! the close-handshake and server-drop timeouts, and a hard limit per case.
 
 use super::conn::Io;
+use super::session::Session;
 use super::trace::Recorder;
 use crate::case::{
     Case, EchoCheck, Event, Fingerprint, Length, Mask, MessageStep, Payload, RoundTripStep, Step,
     EXCERPT, KEEP_WHOLE,
 };
 use crate::report::model::{CloseInfo, Dir, Throughput, Verdict};
+use crate::rules::receive::{self, RxState};
+use crate::rules::Role;
 use crate::wire::close_code;
 use crate::wire::deflate::{Deflater, InflateError, Inflater};
 use crate::wire::frame::{apply_mask, encode_frame, encode_header, FrameDecoder};
@@ -40,8 +43,6 @@ pub struct PlayLimits {
     pub max_message: u64,
     /// Hard limit for the whole case, whatever the peer does.
     pub hard_limit: Duration,
-    /// permessage-deflate parameters when the handshake negotiated it.
-    pub deflate: Option<crate::wire::extensions::PmdParams>,
     /// Frames the peer may send in this case (see [`budget`]).
     pub max_frames_in: u64,
     /// Payload bytes (inflated ones included) the peer may send in this case.
@@ -234,10 +235,15 @@ struct Player<'a> {
     decoder: FrameDecoder,
     /// The message being received.
     msg: Option<Incoming>,
-    /// Inflate context for server-to-client messages (kept across messages unless
-    /// the server said `server_no_context_takeover`), when deflate was negotiated.
+    /// wsspec's role on this connection.
+    role: Role,
+    /// permessage-deflate was negotiated.
+    deflate: bool,
+    /// Inflate context for the peer's messages (kept across messages unless the
+    /// peer's direction was negotiated `*_no_context_takeover`), when deflate was
+    /// negotiated.
     inflater: Option<Inflater>,
-    /// Compression context for client-to-server messages.
+    /// Compression context for wsspec's messages.
     deflater: Option<Deflater>,
     /// Round trips under way.
     rt: Option<RoundTrips<'a>>,
@@ -252,7 +258,8 @@ struct Player<'a> {
     step: usize,
     resume_at: Option<Instant>,
     pending_tag: Option<Option<String>>,
-    stream: Option<([u8; 4], usize)>,
+    /// The masking key and offset of a frame whose payload is being streamed.
+    stream: Option<(Option<[u8; 4]>, usize)>,
     kill_at: Option<Instant>,
     close_at: Option<Instant>,
     close_hs_at: Option<Instant>,
@@ -261,6 +268,9 @@ struct Player<'a> {
     drop_after_my_close: bool,
     hard_at: Instant,
     drop_now: bool,
+    /// wsspec (as server) closes TCP after a completed closing handshake: queued
+    /// writes go out first.
+    graceful_drop: bool,
     read_paused_until: Option<Instant>,
     /// Frames and payload bytes received (see [`MAX_FRAMES_IN`], [`MAX_BYTES_IN`]).
     frames_in: u64,
@@ -269,27 +279,31 @@ struct Player<'a> {
     pending: Vec<u8>,
 }
 
-/// Run `case` on an open connection. `leftover` holds bytes read past the handshake.
-pub async fn play(
-    io: Box<dyn Io>,
-    leftover: Vec<u8>,
-    case: &Case,
-    lim: PlayLimits,
-    rec: &mut Recorder,
-) -> Played {
+/// Run `case` on an opened connection, in the session's role.
+pub async fn play(session: Session, case: &Case, lim: PlayLimits, rec: &mut Recorder) -> Played {
+    let Session {
+        io,
+        leftover,
+        deflate,
+        role,
+    } = session;
     let (mut reader, w): (ReadHalf<Box<dyn Io>>, _) = tokio::io::split(io);
     let (tx, rx) = mpsc::unbounded_channel();
     let (err_tx, mut err_rx) = mpsc::unbounded_channel();
     let writer_task = tokio::spawn(writer(w, rx, err_tx));
     let opened_at = Instant::now();
-    let inflater = lim
-        .deflate
-        .map(|p| Inflater::new(p.server_max_window_bits, p.server_no_context_takeover));
-    let deflater = lim
-        .deflate
-        .map(|p| Deflater::new(p.client_max_window_bits, p.client_no_context_takeover));
+    let inflater = deflate.map(|p| {
+        let (bits, reset) = role.inflate_params(&p);
+        Inflater::new(bits, reset)
+    });
+    let deflater = deflate.map(|p| {
+        let (bits, reset) = role.deflate_params(&p);
+        Deflater::new(bits, reset)
+    });
     let mut p = Player {
         case,
+        role,
+        deflate: deflate.is_some(),
         hard_at: opened_at + lim.hard_limit,
         decoder: FrameDecoder::new(lim.max_message),
         lim,
@@ -317,6 +331,7 @@ pub async fn play(
         drop_at: None,
         drop_after_my_close: false,
         drop_now: false,
+        graceful_drop: false,
         read_paused_until: None,
         frames_in: 0,
         bytes_in: 0,
@@ -357,7 +372,21 @@ pub async fn play(
             }
         }
     }
-    writer_task.abort();
+    if p.graceful_drop {
+        // The closing handshake is done and wsspec is the server: let the writer send
+        // what is queued (the close reply) and close TCP in order.
+        let tx = std::mem::replace(&mut p.tx, mpsc::unbounded_channel().0);
+        drop(tx);
+        let aborter = writer_task.abort_handle();
+        if tokio::time::timeout(p.lim.close_handshake_timeout, writer_task)
+            .await
+            .is_err()
+        {
+            aborter.abort();
+        }
+    } else {
+        writer_task.abort();
+    }
     if let Some(rt) = p.rt.take() {
         p.verdict = Some((
             Verdict::Failed,
@@ -432,7 +461,7 @@ impl<'a> Player<'a> {
             return;
         }
         let key = match mask {
-            Mask::Auto => Some(rand::random::<[u8; 4]>()),
+            Mask::Auto => self.role.mask_key(),
             Mask::None => None,
             Mask::Key(k) => {
                 let b = crate::case::decode_hex(k).unwrap_or_default();
@@ -513,6 +542,19 @@ impl<'a> Player<'a> {
         if self.state != State::Closed {
             self.rec.note("tester drops the TCP connection");
             self.book.dropped_by_me = true;
+            self.state = State::Closed;
+        }
+    }
+
+    /// The server's TCP close after a completed closing handshake (RFC 6455 §7.1.1):
+    /// still a clean close.
+    fn drop_cleanly(&mut self) {
+        if self.state != State::Closed {
+            self.flush();
+            self.rec
+                .note("closing handshake complete: tester (server) closes TCP");
+            self.book.dropped_by_me = true;
+            self.graceful_drop = true;
             self.state = State::Closed;
         }
     }
@@ -636,22 +678,24 @@ impl<'a> Player<'a> {
                 self.send_message(m, &payload);
             }
             Step::FrameHeader(h) => {
-                let key: [u8; 4] = rand::random();
+                let key = self.role.mask_key();
                 self.stream = Some((key, 0));
                 let op = h.opcode.value();
                 self.rec
-                    .frame(Dir::Tx, op & 15, h.fin, h.rsv & 7, Some(key), h.len, &[]);
+                    .frame(Dir::Tx, op & 15, h.fin, h.rsv & 7, key, h.len, &[]);
                 self.rec.note(format!(
                     "frame header only: payload of {} bytes follows in parts",
                     h.len
                 ));
-                let bytes = encode_header(h.fin, h.rsv, op, Some(key), Length::Minimal, h.len);
+                let bytes = encode_header(h.fin, h.rsv, op, key, Length::Minimal, h.len);
                 self.write(bytes, None, true);
             }
             Step::FramePayload(p) => {
                 let mut bytes = p.bytes();
-                let (key, off) = self.stream.unwrap_or(([0; 4], 0));
-                apply_mask(&mut bytes, key, off);
+                let (key, off) = self.stream.unwrap_or((None, 0));
+                if let Some(key) = key {
+                    apply_mask(&mut bytes, key, off);
+                }
                 self.stream = Some((key, off + bytes.len()));
                 self.write(bytes, None, true);
             }
@@ -899,53 +943,14 @@ impl<'a> Player<'a> {
 
     /// The strict receive path: the checks Autobahn's tester applies to every frame.
     fn violation(&self, f: &crate::wire::frame::Frame) -> Option<String> {
-        if f.rsv != 0 {
-            let first_data_frame = matches!(f.opcode, 1 | 2) && self.msg.is_none();
-            match self.lim.deflate {
-                None => return Some(format!("RSV = {} and no extension negotiated", f.rsv)),
-                Some(_) if f.rsv != 4 => {
-                    return Some(format!(
-                        "RSV = {} (only RSV1 is defined by permessage-deflate)",
-                        f.rsv
-                    ))
-                }
-                Some(_) if !first_data_frame => {
-                    return Some("RSV1 on a control or continuation frame (RFC 7692 §6.1)".into())
-                }
-                Some(_) => {}
-            }
-        }
-        if f.mask.is_some() {
-            return Some("masked server-to-client frame".into());
-        }
-        if !f.minimal_length {
-            return Some("frame length not in minimal encoding".into());
-        }
-        if f.is_control() {
-            if !f.fin {
-                return Some("fragmented control frame".into());
-            }
-            if f.payload.len() > 125 {
-                return Some("control frame with payload length > 125 octets".into());
-            }
-            if !matches!(f.opcode, 8..=10) {
-                return Some(format!("control frame using reserved opcode {}", f.opcode));
-            }
-            if f.opcode == 8 && f.payload.len() == 1 {
-                return Some("close frame with payload length 1".into());
-            }
-        } else {
-            if f.opcode > 2 {
-                return Some(format!("data frame using reserved opcode {}", f.opcode));
-            }
-            if self.msg.is_none() && f.opcode == 0 {
-                return Some("continuation frame outside a fragmented message".into());
-            }
-            if self.msg.is_some() && f.opcode != 0 {
-                return Some("new data frame inside a fragmented message".into());
-            }
-        }
-        None
+        receive::violation(
+            f,
+            RxState {
+                role: self.role,
+                deflate: self.deflate,
+                in_message: self.msg.is_some(),
+            },
+        )
     }
 
     fn on_frame(&mut self, f: crate::wire::frame::Frame) {
@@ -1104,7 +1109,9 @@ impl<'a> Player<'a> {
             State::Closing => {
                 self.close_hs_at = None;
                 self.book.was_clean = true;
-                if !self.drop_now {
+                if self.role.drops_tcp_after_close() {
+                    self.drop_cleanly();
+                } else if !self.drop_now {
                     self.drop_after_my_close = true;
                     self.drop_at = Some(Instant::now() + self.lim.server_drop_timeout);
                 }
@@ -1112,6 +1119,10 @@ impl<'a> Player<'a> {
             State::Open => {
                 self.book.was_clean = true;
                 self.send_close(Some(1000), &[], true);
+                if self.role.drops_tcp_after_close() {
+                    self.drop_cleanly();
+                    return;
+                }
                 // Autobahn waits for the server to drop TCP without a timer of its
                 // own here; we bound the wait the same way as after our own close.
                 self.drop_after_my_close = false;

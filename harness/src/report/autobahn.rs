@@ -6,7 +6,7 @@
 //! Where our model has no Autobahn equivalent:
 //! * `trafficStats` is always `null` and `reportCompressionRatio` `false` (we do not
 //!   measure compression); `reportTime` is `true` for 9.x, 12.x and 13.x as in Autobahn.
-//! * `isServer` is `false` (the tester is the client).
+//! * `isServer` is `true` when wsspec played the server (tested a client).
 //! * wire-log notes (timers, violations, in words) are written as `["NOTE", text]`,
 //!   a row type Autobahn does not have. Tools that dispatch on the row tag should skip
 //!   unknown tags; Autobahn's own timer rows (`KL`, `KLE`, `TI`, …) are not produced.
@@ -15,6 +15,7 @@
 
 use super::model::{AgentReport, CaseResult, Dir, TraceRow, TraceWhat};
 use crate::case::{decode_hex, encode_hex, id_sort_key, Event};
+use crate::rules::Role;
 use serde_json::{json, Map, Value};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -81,7 +82,7 @@ pub fn index_json(report: &super::model::RunReport) -> Value {
 }
 
 /// The per-case JSON object, with every key Autobahn writes.
-pub fn case_json(agent: &str, r: &CaseResult) -> Value {
+pub fn case_json(agent: &str, role: Role, r: &CaseResult) -> Value {
     let family = autobahn_section(&r.id);
     let expected = if matches!(family, Some(9 | 12 | 13)) {
         // Autobahn's 9.x, 12.x and 13.x judge by measurement, not by events.
@@ -128,7 +129,7 @@ pub fn case_json(agent: &str, r: &CaseResult) -> Value {
         "httpRequest": or_unknown(&r.http_request),
         "httpResponse": or_unknown(&r.http_response),
         "id": r.id,
-        "isServer": false,
+        "isServer": role == Role::Server,
         "localCloseCode": c.local_close_code,
         "localCloseReason": c.local_close_reason,
         "received": events(&r.received),
@@ -167,10 +168,16 @@ pub fn python_json(v: &Value) -> String {
 /// (last, so that the index never names a file not yet written). Creates `dir`.
 pub fn write_dir(report: &super::model::RunReport, dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    for AgentReport { agent, results, .. } in &report.agents {
+    for AgentReport {
+        agent,
+        results,
+        role,
+        ..
+    } in &report.agents
+    {
         for r in results {
             let path = dir.join(format!("{}.json", file_base(agent, &r.id)));
-            std::fs::write(path, python_json(&case_json(agent, r)))?;
+            std::fs::write(path, python_json(&case_json(agent, *role, r)))?;
         }
     }
     std::fs::write(dir.join("index.json"), python_json(&index_json(report)))
@@ -478,6 +485,7 @@ mod tests {
             strict: false,
             agents: vec![
                 AgentReport {
+                    role: Default::default(),
                     agent: "gws/server@v1.8.0".into(),
                     url: "ws://127.0.0.1:9001".into(),
                     results: vec![
@@ -486,6 +494,7 @@ mod tests {
                     ],
                 },
                 AgentReport {
+                    role: Default::default(),
                     agent: "Other".into(),
                     url: "ws://127.0.0.1:9002".into(),
                     results: vec![CaseResult::sample("9.1.1", Verdict::Ok, Verdict::Ok)],
@@ -569,7 +578,7 @@ mod tests {
         r.expect.close.wrong_closer_fatal = true;
         r.expect.non_strict = Some(vec![Event::Timeout("A".into())]);
         r.rx_frame_stats.insert("8".into(), 1);
-        let v = case_json("gws", &r);
+        let v = case_json("gws", Role::Client, &r);
         let obj = v.as_object().expect("object");
         for key in KEYS {
             let found = match key.split_once('.') {
@@ -592,10 +601,12 @@ mod tests {
 
         let perf = case_json(
             "gws",
+            Role::Server,
             &CaseResult::sample("9.1.1", Verdict::Ok, Verdict::Ok),
         );
         assert_eq!(perf["expected"], json!({}));
         assert_eq!(perf["reportTime"], true);
+        assert_eq!(perf["isServer"], true);
         assert!(perf["expectedClose"]
             .get("closedByWrongEndpointIsFatal")
             .is_none());

@@ -1094,6 +1094,7 @@ mod tests {
             agents: agents
                 .into_iter()
                 .map(|(name, results)| AgentReport {
+                    role: Default::default(),
                     agent: name.into(),
                     url: "ws://127.0.0.1:9001".into(),
                     results,

@@ -128,6 +128,7 @@ mod tests {
             duration_ms: 1234,
             strict: true,
             agents: vec![AgentReport {
+                role: Default::default(),
                 agent: "tungstenite".into(),
                 url: "ws://127.0.0.1:9001".into(),
                 results: vec![r, CaseResult::sample("1.1.1", Verdict::Ok, Verdict::Ok)],

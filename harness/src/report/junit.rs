@@ -200,6 +200,7 @@ mod tests {
             duration_ms: 1500,
             strict,
             agents: vec![AgentReport {
+                role: Default::default(),
                 agent: "gws".into(),
                 url: "ws://127.0.0.1:9001".into(),
                 results,

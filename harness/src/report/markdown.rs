@@ -222,6 +222,7 @@ mod tests {
             duration_ms: 1500,
             strict: false,
             agents: vec![AgentReport {
+                role: Default::default(),
                 agent: "gws".into(),
                 url: "ws://127.0.0.1:9001".into(),
                 results,

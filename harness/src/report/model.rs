@@ -243,6 +243,10 @@ pub struct AgentReport {
     pub url: String,
     /// One result per case, in catalogue order.
     pub results: Vec<CaseResult>,
+    /// The role wsspec played: `client` when it tested this agent as a server,
+    /// `server` when it tested a client.
+    #[serde(default, skip_serializing_if = "is_client")]
+    pub role: crate::rules::Role,
 }
 
 /// Everything one `wsspec run` produced.
@@ -313,4 +317,8 @@ impl CaseResult {
             throughput: None,
         }
     }
+}
+
+fn is_client(r: &crate::rules::Role) -> bool {
+    *r == crate::rules::Role::Client
 }

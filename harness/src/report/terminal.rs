@@ -350,6 +350,7 @@ mod tests {
             duration_ms: 10,
             strict,
             agents: vec![AgentReport {
+                role: Default::default(),
                 agent: "gws/server@v1.8.0".into(),
                 url: "ws://127.0.0.1:9001".into(),
                 results,

@@ -1,0 +1,273 @@
+//! `wsspec serve`: wsspec plays the server and tests WebSocket clients, either waiting
+//! for Autobahn client drivers (`--listen`, see [`crate::drive::fuzzingserver`]) or
+//! starting a client per case (`--exec`, see [`crate::drive::exec`]). Reports, the
+//! known-failing gate and exit codes are the same as `wsspec run`.
+
+use super::Selection;
+use crate::case::Case;
+use crate::drive::exec::{self, ExecOptions};
+use crate::drive::fuzzingserver::{FuzzingServer, Options};
+use crate::engine::conn::Settings;
+use crate::error::Error;
+use crate::gate;
+use crate::report::model::{AgentReport, CaseResult, RunReport, SCHEMA_VERSION};
+use crate::report::terminal;
+use crate::rules::Role;
+use crate::runner;
+use clap::Args;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+const DEFAULT_OUT: &str = "reports/clients";
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Listen here for Autobahn client drivers (only 127.0.0.1 or another local
+    /// address you choose; port 0 picks a free one). The first line on stdout is
+    /// `listening on ws://HOST:PORT`. Drivers use Autobahn's URL protocol:
+    /// /getCaseCount, /runCase?case=N&agent=A (N counts from 1 in the selection),
+    /// /getCaseStatus, /getCaseInfo, /updateReports?agent=A (writes the reports;
+    /// add &shutdownOnComplete=true to stop afterwards) and /stopServer.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:9001",
+        conflicts_with = "exec"
+    )]
+    pub listen: String,
+    /// Instead of waiting for a driver, start this client command for every case, with
+    /// `{url}` replaced by the case's URL (shell-quoted), e.g.
+    /// `--exec 'python3 client.py {url}'`. The client must connect within --timeout
+    /// and echo every message; its exit status is noted, not trusted; its process
+    /// group is stopped after the case.
+    #[arg(long, value_name = "CMD")]
+    pub exec: Option<String>,
+    #[command(flatten)]
+    pub select: Selection,
+    /// Agent name for --exec reports (default: the command's program name).
+    #[arg(long, value_name = "NAME")]
+    pub agent: Option<String>,
+    /// Seconds a client has to connect (--exec) and to send its opening request.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub timeout: f64,
+    /// Clients run at the same time with --exec, each case on its own port.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = exec_jobs())]
+    pub jobs: usize,
+    /// Directory for the reports (one agent per client name), as with `wsspec run`.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_OUT)]
+    pub out: PathBuf,
+    /// Do not write report files, only print.
+    #[arg(long)]
+    pub no_write: bool,
+    /// Failures that do not fail the run (as with `wsspec run`).
+    #[arg(long, value_delimiter = ',', value_name = "FILE|PATTERN")]
+    pub known_failing: Vec<String>,
+    /// Cases that never fail the run, pass or fail (as with `wsspec run`).
+    #[arg(long, value_delimiter = ',', value_name = "FILE|PATTERN")]
+    pub known_flaky: Vec<String>,
+    /// Count NON-STRICT verdicts as failures for the exit status.
+    #[arg(long)]
+    pub strict: bool,
+    /// Only the final report, no progress lines.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+fn exec_jobs() -> usize {
+    runner::default_jobs().min(8)
+}
+
+pub(crate) async fn serve(a: ServeArgs) -> Result<ExitCode, Error> {
+    if !(a.timeout > 0.0 && a.timeout <= 3600.0) {
+        return Err(Error::Usage(format!(
+            "--timeout {} is out of range (0 < SECS ≤ 3600)",
+            a.timeout
+        )));
+    }
+    if a.jobs == 0 {
+        return Err(Error::Usage("--jobs must be at least 1".into()));
+    }
+    let known_failing = gate::load(&a.known_failing, "--known-failing")?;
+    let known_flaky = gate::load(&a.known_flaky, "--known-flaky")?;
+    let all = super::load_selection(&a.select)?;
+    let total = all.len();
+    let cases: Vec<Case> = all
+        .into_iter()
+        .filter(|c| c.plays_as(Role::Server))
+        .collect();
+    if cases.is_empty() {
+        return Err(Error::Usage(format!(
+            "none of the {total} selected cases tests a client (opening-handshake, timing and \
+             destructive cases test servers only); run `wsspec cases` to see the ids"
+        )));
+    }
+    if cases.len() < total && !a.quiet {
+        eprintln!(
+            "wsspec: {} of the {total} selected cases test servers only and are left out",
+            total - cases.len()
+        );
+    }
+    let settings = Settings {
+        open_handshake_timeout: Duration::from_secs_f64(a.timeout),
+        ..Settings::default()
+    };
+    let started = crate::engine::utc_now();
+    let t0 = Instant::now();
+    let mut report = match &a.exec {
+        Some(cmd) => run_exec(&a, cmd, &cases, settings).await?,
+        None => run_listen(&a, cases, settings).await?,
+    };
+    report.started = started;
+    report.duration_ms = t0.elapsed().as_millis() as u64;
+    report.strict = a.strict;
+    if report.agents.iter().all(|ag| ag.results.is_empty()) {
+        return Err(Error::Target(
+            "no client ran a case: nothing to report (a driver connects to /runCase?case=N&agent=A)"
+                .into(),
+        ));
+    }
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    print!("{}", terminal::render(&report, color));
+    if !a.no_write {
+        let files = crate::report::write_all(&report, &a.out)
+            .map_err(|e| Error::Io(format!("writing reports to {}: {e}", a.out.display())))?;
+        let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        println!("reports: {}", names.join(", "));
+    }
+    let outcome = gate::evaluate(&report, &known_failing, &known_flaky);
+    if !known_failing.is_empty() || !known_flaky.is_empty() {
+        for m in &outcome.messages {
+            println!("{m}");
+        }
+    }
+    Ok(ExitCode::from(outcome.exit_code))
+}
+
+async fn run_listen(
+    a: &ServeArgs,
+    cases: Vec<Case>,
+    settings: Settings,
+) -> Result<RunReport, Error> {
+    let listener = tokio::net::TcpListener::bind(&a.listen)
+        .await
+        .map_err(|e| Error::Io(format!("cannot listen on {}: {e}", a.listen)))?;
+    let quiet = a.quiet;
+    let count = cases.len();
+    let server = FuzzingServer::new(
+        listener,
+        Options {
+            cases,
+            settings,
+            out: (!a.no_write).then(|| a.out.clone()),
+            excluded: None,
+            status_wait: Duration::from_secs(600),
+        },
+        Box::new(move |agent: &str, r: &CaseResult| {
+            if !quiet {
+                eprintln!(
+                    "wsspec: {agent}: case {} {}: {} / {}",
+                    r.index, r.id, r.behavior, r.behavior_close
+                );
+            }
+        }),
+    )
+    .map_err(|e| Error::Io(format!("cannot listen on {}: {e}", a.listen)))?;
+    println!("listening on {}", server.url());
+    if !a.quiet {
+        eprintln!(
+            "wsspec: serving {count} cases to client drivers; stop with /stopServer, \
+             /updateReports?agent=A&shutdownOnComplete=true or Ctrl-C"
+        );
+    }
+    let stop = server.stopper();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = stop.send(true);
+        }
+    });
+    Ok(server.run().await)
+}
+
+async fn run_exec(
+    a: &ServeArgs,
+    cmd: &str,
+    cases: &[Case],
+    settings: Settings,
+) -> Result<RunReport, Error> {
+    if !cmd.contains("{url}") {
+        return Err(Error::Usage(
+            "--exec needs `{url}` in the command line, where wsspec puts the case's URL".into(),
+        ));
+    }
+    crate::spawn::kill_all_on_interrupt();
+    let agent = a.agent.clone().unwrap_or_else(|| program_name(cmd));
+    let opts = ExecOptions {
+        command: cmd.to_string(),
+        agent: agent.clone(),
+        settings,
+        connect_timeout: Duration::from_secs_f64(a.timeout),
+    };
+    let refs: Vec<&Case> = cases.iter().collect();
+    let number = |c: &Case| cases.iter().position(|x| x.id == c.id).map_or(0, |i| i + 1);
+    if !a.quiet {
+        eprintln!(
+            "wsspec: testing the client `{cmd}` ({agent}) on {} cases, {} at a time",
+            cases.len(),
+            a.jobs
+        );
+    }
+    let quiet = a.quiet;
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let total = cases.len();
+    let results = runner::schedule(
+        &refs,
+        a.jobs,
+        |case| exec::run_one(&opts, case, number(case)),
+        |r| {
+            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if quiet {
+                return;
+            }
+            if super::is_failure(r, false) {
+                eprintln!(
+                    "  {} {}: {} / {}",
+                    r.overall(),
+                    r.id,
+                    r.behavior,
+                    r.behavior_close
+                );
+            }
+            let step = (total / 10).max(1);
+            if n.is_multiple_of(step) || n == total {
+                eprintln!("wsspec: {n}/{total} cases done");
+            }
+        },
+    )
+    .await;
+    Ok(RunReport {
+        schema: SCHEMA_VERSION,
+        tool: format!("wsspec {}", env!("CARGO_PKG_VERSION")),
+        started: String::new(),
+        duration_ms: 0,
+        strict: a.strict,
+        agents: vec![AgentReport {
+            agent,
+            url: format!("client command: {cmd}"),
+            results,
+            role: Role::Server,
+        }],
+    })
+}
+
+/// `python3` for `python3 client.py {url}`, `client` for `./bin/client {url}`.
+fn program_name(cmd: &str) -> String {
+    let first = cmd.split_whitespace().next().unwrap_or("client");
+    let base = first.rsplit('/').next().unwrap_or(first);
+    if base.is_empty() {
+        "client".into()
+    } else {
+        base.to_string()
+    }
+}
