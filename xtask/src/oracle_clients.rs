@@ -169,6 +169,7 @@ pub(crate) fn run(sh: &Shell, o: &Options, wstest_python: &Path) -> Result<()> {
             &bin.to_string_lossy(),
             &[
                 "serve",
+                "--quiet",
                 "--listen",
                 "127.0.0.1:0",
                 "--out",
@@ -191,24 +192,7 @@ pub(crate) fn run(sh: &Shell, o: &Options, wstest_python: &Path) -> Result<()> {
         // Dropping `serve` stops it (SIGTERM): it writes its reports on exit too.
     }
     let wsspec_secs = t.elapsed().as_secs_f64();
-    let indexes = find_indexes(&out)?;
-    if indexes.is_empty() {
-        bail!("wsspec serve wrote no index.json under {}", out.display());
-    }
-
-    let mut porcelain = String::new();
-    let mut seen = std::collections::BTreeSet::new();
-    for index in &indexes {
-        for line in crate::oracle::diff_porcelain(&bin, &wstest_index, index)?.lines() {
-            let key: Vec<&str> = line.split('\t').take(3).collect();
-            if seen.insert(key.join("\t")) {
-                porcelain.push_str(line);
-                porcelain.push('\n');
-            }
-        }
-    }
-    let known = crate::oracle::Known::read(&root.join(crate::oracle::KNOWN))?;
-    let verdict = crate::oracle::judge(&porcelain, &known)?;
+    let verdict = compare(&bin, &root, &dir)?;
     println!(
         "\nxtask oracle: wstest {wstest_secs:.1} s, wsspec {wsspec_secs:.1} s, {:.1} s in all; \
          reports in {}",
@@ -223,6 +207,31 @@ pub(crate) fn run(sh: &Shell, o: &Options, wstest_python: &Path) -> Result<()> {
         let _ = std::fs::remove_dir_all(&dir);
     }
     Ok(())
+}
+
+/// The wstest `index.json` of a run directory against every `index.json` that `wsspec
+/// serve` wrote under its `wsspec/`, judged against the allow-list; the outer error is
+/// a harness problem, the inner one the oracle's verdict. (`--rejudge DIR` too.)
+pub(crate) fn compare(bin: &Path, root: &Path, dir: &Path) -> Result<Result<()>> {
+    let wstest_index = dir.join("wstest/index.json");
+    let out = dir.join("wsspec");
+    let indexes = find_indexes(&out)?;
+    if indexes.is_empty() {
+        bail!("wsspec serve wrote no index.json under {}", out.display());
+    }
+    let mut porcelain = String::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for index in &indexes {
+        for line in crate::oracle::diff_porcelain(bin, &wstest_index, index)?.lines() {
+            let key: Vec<&str> = line.split('\t').take(3).collect();
+            if seen.insert(key.join("\t")) {
+                porcelain.push_str(line);
+                porcelain.push('\n');
+            }
+        }
+    }
+    let known = crate::oracle::Known::read(&root.join(crate::oracle::KNOWN))?;
+    crate::oracle::judge(&porcelain, &known)
 }
 
 /// A free port on 127.0.0.1 for wstest (whose spec needs the port up front).
