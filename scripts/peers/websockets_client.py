@@ -63,13 +63,13 @@ class Options:
         self.case_timeout = args.case_timeout
         self.close_timeout = args.close_timeout
 
-    def connect(self, url: str):
+    def connect(self, url: str, open_timeout: float | None = None):
         return connect(
             url,
             compression=self.compression,
             max_size=MAX_SIZE,
             ping_interval=None,
-            open_timeout=self.open_timeout,
+            open_timeout=open_timeout or self.open_timeout,
             close_timeout=self.close_timeout,
         )
 
@@ -133,8 +133,12 @@ async def text_of(opts: Options, url: str) -> str:
 
 
 async def wait_closed(opts: Options, url: str, timeout: float) -> None:
-    """Connect and wait (bounded) until the server closes (updateReports)."""
-    async with opts.connect(url) as ws:
+    """Connect and wait (bounded) until the server closes (updateReports).
+
+    wstest writes the reports before it answers the handshake (minutes for a full
+    run), so the handshake gets the same limit as the whole request.
+    """
+    async with opts.connect(url, open_timeout=timeout) as ws:
         async with asyncio.timeout(timeout):
             try:
                 while True:
@@ -210,7 +214,7 @@ def main() -> int:
                    help="limit for one whole case connection (default 120)")
     p.add_argument("--close-timeout", type=positive, default=5.0, metavar="S")
     p.add_argument("--reports-timeout", type=positive, default=600.0, metavar="S",
-                   help="limit for updateReports (default 600)")
+                   help="limit for updateReports, handshake included (default 600)")
     args = p.parse_args()
     if not args.url.startswith(("ws://", "wss://")):
         p.error(f"URL must start with ws:// or wss://, got {args.url!r}")

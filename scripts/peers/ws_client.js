@@ -92,19 +92,21 @@ function log(message) {
   process.stderr.write(message + '\n');
 }
 
-function open(o, url) {
+function open(o, url, openTimeout = o.openTimeout) {
   return new WebSocket(url, {
     perMessageDeflate: o.deflate,
     maxPayload: MAX_PAYLOAD,
-    handshakeTimeout: o.openTimeout * 1000,
+    handshakeTimeout: openTimeout * 1000,
   });
 }
 
 // Connect to `url`, echo every message, resolve with how the connection ended
-// once the socket is closed (or terminated after `limit` seconds).
-function echo(o, url, limit = o.caseTimeout) {
+// once the socket is closed (or terminated after `limit` seconds). `openTimeout`
+// bounds the handshake (updateReports: wstest writes the reports before it answers
+// the handshake, which takes minutes for a full run).
+function echo(o, url, limit = o.caseTimeout, openTimeout = o.openTimeout) {
   return new Promise((resolve) => {
-    const ws = open(o, url);
+    const ws = open(o, url, openTimeout);
     let error = null;
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -176,7 +178,12 @@ async function drive(o) {
     log(`case ${n}: ${how} (${((Date.now() - t) / 1000).toFixed(2)} s)`);
   }
   log(`ws_client.js: ${count} cases in ${((Date.now() - started) / 1000).toFixed(1)} s; updating reports`);
-  const { how, clean } = await echo(o, `${base}/updateReports?agent=${agent}`, o.reportsTimeout);
+  const { how, clean } = await echo(
+    o,
+    `${base}/updateReports?agent=${agent}`,
+    o.reportsTimeout,
+    o.reportsTimeout
+  );
   if (!clean) {
     log(`ws_client.js: updateReports: ${how}`);
     return 2;

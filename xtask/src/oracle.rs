@@ -197,10 +197,7 @@ fn parse(args: &[String]) -> Result<Options> {
         bail!("--wstest-only goes with --clients");
     }
     let names: Vec<String> = if o.clients {
-        oracle_clients::CLIENTS
-            .iter()
-            .map(|c| c.name.to_string())
-            .collect()
+        oracle_clients::target_names()
     } else {
         all_targets().into_iter().map(|k| k.name).collect()
     };

@@ -17,6 +17,14 @@
 //! | `ws-client`                 | Node `ws` client, `perMessageDeflate: false`         |
 //! | `ws-client-deflate`         | the same with its default `perMessageDeflate: true`  |
 //!
+//! | `NAME-exec` (each of the above) | wstest: the driver `NAME`; wsspec: `wsspec serve --exec 'CLIENT --single {url}'`, one client process per case |
+//!
+//! The `-exec` targets check `wsspec serve --exec` (a process per case, the case URL on
+//! its command line) against the same wstest verdicts as the driver: on the wstest side
+//! they need the driver's run (done once for both), on the wsspec side they run
+//! `serve --exec --agent NAME` into `wsspec-exec/NAME-exec/`, and their rows are
+//! compared under the target name `NAME-exec`.
+//!
 //! `--fast`: `websockets-client` and `ws-client` on sections 1–7 and 10.
 //! `--wstest-only`: only the wstest side; prints each client's verdict counts and the
 //! cases that are not OK, and keeps the reports (for `docs/findings.md`).
@@ -79,8 +87,18 @@ pub(crate) const CLIENTS: [Client; 4] = [
 /// What `--fast` runs.
 pub(crate) const FAST_CLIENTS: [&str; 2] = ["websockets-client", "ws-client"];
 
+/// Suffix of the targets that run a client per case with `wsspec serve --exec`.
+const EXEC: &str = "-exec";
+
+/// Every target name: the drivers, then their `-exec` variants.
+pub(crate) fn target_names() -> Vec<String> {
+    let drivers = CLIENTS.iter().map(|c| c.name.to_string());
+    let execs = CLIENTS.iter().map(|c| format!("{}{EXEC}", c.name));
+    drivers.chain(execs).collect()
+}
+
 pub(crate) fn is_client(name: &str) -> bool {
-    CLIENTS.iter().any(|c| c.name == name)
+    target_names().iter().any(|t| t == name)
 }
 
 pub(crate) fn run(sh: &Shell, o: &Options, wstest_python: &Path) -> Result<()> {
@@ -95,10 +113,11 @@ pub(crate) fn run(sh: &Shell, o: &Options, wstest_python: &Path) -> Result<()> {
     };
 
     let setup_problem = gate::install_peers(&root)?;
+    let wanted = |name: &str| o.targets.iter().any(|t| t == name);
     let mut clients = Vec::new();
     for c in CLIENTS
         .iter()
-        .filter(|c| o.targets.iter().any(|t| t == c.name))
+        .filter(|c| wanted(c.name) || wanted(&format!("{}{EXEC}", c.name)))
     {
         match gate::unavailable(&root, c.peer, setup_problem.as_deref()) {
             Some(why) => missing(&format!("oracle client {}: {why}", c.name))?,
@@ -158,13 +177,14 @@ pub(crate) fn run(sh: &Shell, o: &Options, wstest_python: &Path) -> Result<()> {
     }
 
     // wsspec serve, same clients, same cases.
-    println!("xtask oracle: wsspec serve --listen 127.0.0.1:0 (same clients, same cases)");
     let t = Instant::now();
     let out = dir.join("wsspec");
-    {
+    let drivers: Vec<&&Client> = clients.iter().filter(|c| wanted(c.name)).collect();
+    if !drivers.is_empty() {
+        println!("xtask oracle: wsspec serve --listen 127.0.0.1:0 (same clients, same cases)");
         let cases_arg = cases.join(",");
         let out_arg = out.to_string_lossy().into_owned();
-        let serve = Running::start(
+        let mut serve = Running::start(
             &root,
             &bin.to_string_lossy(),
             &[
@@ -180,7 +200,7 @@ pub(crate) fn run(sh: &Shell, o: &Options, wstest_python: &Path) -> Result<()> {
         )
         .context("starting `wsspec serve --listen` (does this build have it?)")?;
         let base = format!("ws://127.0.0.1:{}", serve.port);
-        for c in &clients {
+        for c in &drivers {
             drive(
                 &root,
                 c,
@@ -189,7 +209,17 @@ pub(crate) fn run(sh: &Shell, o: &Options, wstest_python: &Path) -> Result<()> {
                 o.wstest_timeout,
             )?;
         }
-        // Dropping `serve` stops it (SIGTERM): it writes its reports on exit too.
+        // Each driver's /updateReports wrote the reports; on SIGINT serve writes them
+        // once more (with any result that arrived after the last /updateReports).
+        if serve.interrupt(Duration::from_secs(60)).is_none() {
+            bail!("wsspec serve did not exit within 60 s of SIGINT");
+        }
+    }
+    for c in clients
+        .iter()
+        .filter(|c| wanted(&format!("{}{EXEC}", c.name)))
+    {
+        serve_exec(&root, &bin, c, &dir, &cases, o.wstest_timeout)?;
     }
     let wsspec_secs = t.elapsed().as_secs_f64();
     let verdict = compare(&bin, &root, &dir)?;
@@ -216,18 +246,47 @@ pub(crate) fn compare(bin: &Path, root: &Path, dir: &Path) -> Result<Result<()>>
     let wstest_index = dir.join("wstest/index.json");
     let out = dir.join("wsspec");
     let indexes = find_indexes(&out)?;
-    if indexes.is_empty() {
+    if indexes.is_empty() && !dir.join("wsspec-exec").is_dir() {
         bail!("wsspec serve wrote no index.json under {}", out.display());
     }
     let mut porcelain = String::new();
     let mut seen = std::collections::BTreeSet::new();
-    for index in &indexes {
-        for line in crate::oracle::diff_porcelain(bin, &wstest_index, index)?.lines() {
-            let key: Vec<&str> = line.split('\t').take(3).collect();
-            if seen.insert(key.join("\t")) {
-                porcelain.push_str(line);
+    let mut add = |rows: &str, label: Option<&str>| {
+        for line in rows.lines() {
+            let mut f: Vec<&str> = line.split('\t').collect();
+            if let (Some(label), Some(agent)) = (label, f.get_mut(1)) {
+                *agent = label;
+            }
+            if seen.insert(f.iter().take(3).copied().collect::<Vec<_>>().join("\t")) {
+                porcelain.push_str(&f.join("\t"));
                 porcelain.push('\n');
             }
+        }
+    };
+    for index in &indexes {
+        add(
+            &crate::oracle::diff_porcelain(bin, &wstest_index, index)?,
+            None,
+        );
+    }
+    // `serve --exec` runs: the agent is the driver's name, the rows are the -exec target's.
+    if let Ok(entries) = std::fs::read_dir(dir.join("wsspec-exec")) {
+        let mut runs: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        runs.sort();
+        for run in runs {
+            let label = run
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            let index = run.join("autobahn/index.json");
+            if !index.is_file() {
+                bail!("wsspec serve --exec wrote no {}", index.display());
+            }
+            add(
+                &crate::oracle::diff_porcelain(bin, &wstest_index, &index)?,
+                Some(&label),
+            );
         }
     }
     let known = crate::oracle::Known::read(&root.join(crate::oracle::KNOWN))?;
@@ -382,6 +441,70 @@ fn drive(root: &Path, c: &Client, base: &str, log: &Path, timeout: Duration) -> 
     Ok(())
 }
 
+/// `wsspec serve --exec 'CLIENT --single {url}' --agent NAME` into
+/// `dir/wsspec-exec/NAME-exec/`, bounded by `timeout`.
+fn serve_exec(
+    root: &Path,
+    bin: &Path,
+    c: &Client,
+    dir: &Path,
+    cases: &[String],
+    timeout: Duration,
+) -> Result<()> {
+    let name = format!("{}{EXEC}", c.name);
+    println!("xtask oracle: wsspec serve --exec ({name}: one client process per case)");
+    let t = Instant::now();
+    let out = dir.join("wsspec-exec").join(&name);
+    let log_path = dir.join(format!("wsspec-{name}.log"));
+    let log =
+        File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
+    let mut command = vec![c.program.to_string()];
+    command.extend(c.args.iter().map(|a| a.to_string()));
+    command.push("--single {url}".to_string());
+    let mut child = Command::new(bin)
+        // One client at a time: a case allows the echo 0.5 s, and a fresh interpreter
+        // among eight on two busy cores can miss that (6.5.4 did, at the default jobs).
+        .args([
+            "serve", "--quiet", "--jobs", "1", "--agent", c.name, "--exec",
+        ])
+        .arg(command.join(" "))
+        .arg("--out")
+        .arg(&out)
+        .arg("--cases")
+        .arg(cases.join(","))
+        .current_dir(root)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .context("starting wsspec serve --exec")?;
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if Instant::now() > deadline {
+            stop(&mut child, Duration::from_secs(5));
+            bail!(
+                "wsspec serve --exec ({name}) did not finish within {} s (log: {})",
+                timeout.as_secs(),
+                log_path.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // 0 all passed, 1 some case failed: both are results; anything else is not.
+    if !matches!(status.code(), Some(0 | 1)) {
+        bail!(
+            "wsspec serve --exec ({name}) ended with {status} (log: {})",
+            log_path.display()
+        );
+    }
+    println!("  {:<26} {:>7.1} s", name, t.elapsed().as_secs_f64());
+    Ok(())
+}
+
 /// Every `index.json` under `dir` (wsspec serve may write one per agent).
 fn find_indexes(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut found = Vec::new();
@@ -487,6 +610,7 @@ mod tests {
         );
         assert!(k.is_ok());
         assert!(is_client("ws-client") && !is_client("ws"));
+        assert!(is_client("websockets-client-deflate-exec") && !is_client("ws-exec"));
         assert!(FAST_CLIENTS.iter().all(|c| is_client(c)));
     }
 }
