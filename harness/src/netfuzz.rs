@@ -87,7 +87,7 @@ pub use life::{Lifecycle, PostMortem, RestartCommand, Spawned};
 
 /// Largest frame or message the server-output checker accepts (16 MiB).
 const MAX_SERVER_FRAME: u64 = 16 << 20;
-/// A conformant server's message limit assumed by the model (the faulty servers' and
+/// A conformant server's message limit assumed by the model (the test servers' and
 /// roughly every real server's); longer declared lengths must fail with 1009 or 1002.
 const MODEL_MAX: u64 = 64 << 20;
 /// tungstenite's frame limit; between it and [`MODEL_MAX`] servers may differ.
@@ -177,8 +177,6 @@ impl Kind {
 pub struct Verification {
     /// Passes against the embedded tokio-tungstenite server.
     pub reference_passes: Option<bool>,
-    /// Passes against the conformant fault-injection server (`Fault::None`).
-    pub conformant_passes: Option<bool>,
     /// Fails against the target.
     pub target_fails: Option<bool>,
 }
@@ -937,7 +935,7 @@ pub struct Model {
 /// A conformant echo server (RFC 6455 server role, no extension) receiving `stream`:
 /// pings answered, complete data messages echoed, and the connection failed at the
 /// first broken rule (1002, 1007 for bad UTF-8, 1009 for a length over any sane
-/// limit). Text is validated per frame, as the conformant servers in this crate and
+/// limit). Text is validated per frame, as the conformant test servers (wsspec-testkit) and
 /// tungstenite do.
 pub fn model(stream: &[u8]) -> Model {
     let mut d = FrameDecoder::new(MODEL_MAX);
@@ -1914,9 +1912,6 @@ async fn verify(
     };
     if let Ok(s) = crate::server::start(0).await {
         v.reference_passes = run(s.url()).await;
-    }
-    if let Ok(s) = crate::faulty::start(crate::faulty::Fault::None).await {
-        v.conformant_passes = run(s.url()).await;
     }
     if keeper.ensure_alive(settings, opts.timeout).await {
         let url = keeper.target.url.clone();

@@ -275,6 +275,12 @@ pub(crate) fn wsspec_bin(root: &Path) -> PathBuf {
         .join("debug/wsspec")
 }
 
+/// The test fixtures' binary (`cargo build -p wsspec-testkit`): fault-injected servers
+/// and clients.
+pub(crate) fn testkit_bin(root: &Path) -> PathBuf {
+    wsspec_bin(root).with_file_name("wsspec-testkit")
+}
+
 /// Run `scripts/peers/setup.sh`; `Some(reason)` when it could not install everything.
 pub(crate) fn install_peers(root: &Path) -> Result<Option<String>> {
     let setup = root.join("scripts/peers/setup.sh");

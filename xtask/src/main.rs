@@ -50,7 +50,7 @@ tasks:
                      with and without permessage-deflate, and compare behavior,
                      behaviorClose and remoteCloseCode on the cases both produced;
                      differences must be listed in reports/oracle/known-differences.txt
-                     and every fault server (wsspec echo --fault NAME); --fast:
+                     and every fault server (wsspec-testkit server --fault NAME); --fast:
                      embedded server, sections 1-7 and 10, as CI runs it;
                      --rejudge DIR: compare a kept run again (after editing the list)
                      --clients: the client half: the websockets / ws client drivers

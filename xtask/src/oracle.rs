@@ -16,7 +16,7 @@
 //! | `websockets-deflate` | the same with permessage-deflate                  |
 //! | `ws`                 | Node `ws`, no compression                         |
 //! | `ws-deflate`         | the same with permessage-deflate                  |
-//! | `fault-NAME`         | `wsspec echo --fault NAME`, one per fault server |
+//! | `fault-NAME`         | `wsspec-testkit server --fault NAME`, one per fault |
 //!
 //! By default every target runs, on the Autobahn sections of which wsspec plays at
 //! least one case (`--cases` to choose; wstest alone needs about 15 minutes for all
@@ -59,7 +59,8 @@ struct Target {
     name: String,
     /// Which installed peer it needs (`None`: a server of the wsspec binary).
     peer: Option<&'static str>,
-    /// Program (empty: the wsspec binary) and its arguments.
+    /// Program (empty: the wsspec binary; [`TESTKIT`]: the test fixtures' binary) and
+    /// its arguments.
     program: &'static str,
     args: Vec<String>,
 }
@@ -87,7 +88,7 @@ const PEERS: [(&str, &str, &str, &[&str]); 4] = [
     ),
 ];
 
-/// wsspec's fault-injected servers (`wsspec echo --fault NAME`), target `fault-NAME`:
+/// wsspec's fault-injected servers (`wsspec-testkit server --fault NAME`), `fault-NAME`:
 /// each breaks one rule, so the two tools must agree on how a broken server is judged.
 /// (`CrashOnPattern` is left out: it is a planted bug for the network fuzzer.)
 const FAULTS: [&str; 15] = [
@@ -107,6 +108,9 @@ const FAULTS: [&str; 15] = [
     "AcceptBadContinuation",
     "KeepTcpAfterClose",
 ];
+
+/// `Target::program` of the fault servers: the `wsspec-testkit` binary.
+const TESTKIT: &str = "wsspec-testkit";
 
 /// Every target, in the order they run.
 fn all_targets() -> Vec<Target> {
@@ -128,8 +132,8 @@ fn all_targets() -> Vec<Target> {
         v.push(Target {
             name: format!("fault-{f}"),
             peer: None,
-            program: "",
-            args: ["echo", "--port", "0", "--fault", f]
+            program: TESTKIT,
+            args: ["server", "--port", "0", "--fault", f]
                 .map(String::from)
                 .to_vec(),
         });
@@ -271,7 +275,7 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
         return oracle_clients::run(sh, &o, &root.join(".tools/autobahn/venv/bin/python"));
     }
 
-    cmd!(sh, "cargo build --quiet -p wsspec").run()?;
+    cmd!(sh, "cargo build --quiet -p wsspec -p wsspec-testkit").run()?;
     let bin = gate::wsspec_bin(&root);
     let mut o = o;
     if o.cases.is_empty() {
@@ -298,6 +302,8 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
         }
         let program = if t.program.is_empty() {
             bin.to_string_lossy().into_owned()
+        } else if t.program == TESTKIT {
+            gate::testkit_bin(&root).to_string_lossy().into_owned()
         } else {
             t.program.to_string()
         };
