@@ -37,8 +37,9 @@ const UNKNOWN_AGENT: &str = "UnknownServer";
 /// [`Suite::test_server_on`] (a [`TcpListener`] you bound, served by your own
 /// connection handler for the length of the run).
 ///
-/// Only the server role exists so far: the peer under test accepts the connections.
-/// Testing WebSocket *clients* will be a separate entry point next to these.
+/// The same suite tests a WebSocket **client** with [`Suite::test_client`]: wsspec
+/// plays the server, and your client connects to one URL per case and echoes every
+/// message.
 #[derive(Debug, Clone)]
 pub struct Suite {
     select: Selection,
@@ -232,6 +233,20 @@ impl Suite {
         crate::cli::load_selection(&sel)
     }
 
+    /// The selected cases wsspec can play in `role`; none is a usage error.
+    fn load_for(&self, role: crate::rules::Role) -> Result<Vec<Case>, Error> {
+        let all = self.load()?;
+        let total = all.len();
+        let cases: Vec<Case> = all.into_iter().filter(|c| c.plays_as(role)).collect();
+        if cases.is_empty() {
+            return Err(Error::Usage(format!(
+                "none of the {total} selected cases can be played as {role}: opening-handshake, \
+                 timing and destructive cases test servers, `client/*` cases test clients"
+            )));
+        }
+        Ok(cases)
+    }
+
     fn settings(&self) -> Result<Settings, Error> {
         if self.timeout.is_zero() || self.timeout > Duration::from_secs(3600) {
             return Err(Error::Usage(format!(
@@ -268,7 +283,7 @@ impl Suite {
     /// does not complete a WebSocket handshake.
     pub async fn test_server(&self, server: impl Into<ServerAddress>) -> Result<Report, Error> {
         let url = server.into().0;
-        let cases = self.load()?;
+        let cases = self.load_for(crate::rules::Role::Client)?;
         let settings = self.settings()?;
         let target = self.target(&url)?;
         let server_header = conn::probe(&target, &settings).await?;
@@ -389,6 +404,142 @@ fn host_port(addr: SocketAddr) -> String {
         std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
     };
     SocketAddr::new(ip, addr.port()).to_string()
+}
+
+impl Suite {
+    /// Play the selected cases against a WebSocket **client**: wsspec is the server.
+    ///
+    /// For every case wsspec listens on a fresh port of 127.0.0.1 and calls `client`
+    /// with that case's URL (`ws://127.0.0.1:PORT/runCase?case=N&agent=A`); your
+    /// client connects to it, echoes every text and binary message and ends when the
+    /// connection closes. A client that does not connect within the suite's timeout,
+    /// or does not end within 2 s after its case, is aborted; the case still gets a
+    /// verdict. Cases that test servers only (opening-handshake, timing and
+    /// destructive cases) are left out; the `client/*` cases test what only clients
+    /// do.
+    ///
+    /// ```no_run
+    /// # async fn doc() {
+    /// use futures_util::{SinkExt, StreamExt};
+    /// let report = wsspec::Suite::new()
+    ///     .cases(["1.*", "5.*", "client/*"])
+    ///     .test_client(|url| async move {
+    ///         let Ok((mut ws, _)) = tokio_tungstenite::connect_async(url).await else { return };
+    ///         while let Some(Ok(msg)) = ws.next().await {
+    ///             if (msg.is_text() || msg.is_binary()) && ws.send(msg).await.is_err() {
+    ///                 return;
+    ///             }
+    ///         }
+    ///     })
+    ///     .await
+    ///     .expect("the harness could not run");
+    /// report.assert_known_failing("tests/wsspec-client-known-failing.txt");
+    /// # }
+    /// ```
+    pub async fn test_client<C, F>(&self, client: C) -> Result<Report, Error>
+    where
+        C: Fn(String) -> F + Send + Sync,
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let cases = self.load_for(crate::rules::Role::Server)?;
+        let settings = self.settings()?;
+        let agent = self.agent.clone().unwrap_or_else(|| "client".to_string());
+        let started = crate::engine::utc_now();
+        let t0 = Instant::now();
+        let refs: Vec<&Case> = cases.iter().collect();
+        let number = |c: &Case| cases.iter().position(|x| x.id == c.id).map_or(0, |i| i + 1);
+        let client = &client;
+        let mut results = crate::runner::schedule(
+            &refs,
+            self.jobs,
+            |case| {
+                let (settings, agent) = (&settings, &agent);
+                async move {
+                    crate::drive::exec::play_with_client(
+                        settings,
+                        self.timeout,
+                        agent,
+                        case,
+                        number(case),
+                        |url| {
+                            Ok(Box::new(TaskClient {
+                                task: tokio::spawn(client(url.to_string())),
+                                how: None,
+                            })
+                                as Box<dyn crate::drive::exec::Launched>)
+                        },
+                    )
+                    .await
+                }
+            },
+            |_| {},
+        )
+        .await;
+        crate::drive::check_fresh_keys(&mut results);
+        Ok(Report {
+            model: RunReport {
+                schema: SCHEMA_VERSION,
+                tool: format!("wsspec {}", env!("CARGO_PKG_VERSION")),
+                started,
+                duration_ms: t0.elapsed().as_millis() as u64,
+                strict: self.strict,
+                agents: vec![AgentReport {
+                    role: crate::rules::Role::Server,
+                    agent,
+                    url: "client task (Suite::test_client)".into(),
+                    results,
+                }],
+            },
+        })
+    }
+}
+
+/// A client under test running as a tokio task.
+struct TaskClient {
+    task: tokio::task::JoinHandle<()>,
+    /// How it ended, once it has.
+    how: Option<String>,
+}
+
+impl TaskClient {
+    fn describe(r: Result<(), tokio::task::JoinError>) -> String {
+        match r {
+            Ok(()) => "the client task returned".into(),
+            Err(e) if e.is_panic() => "the client task panicked".into(),
+            Err(_) => "the client task was cancelled".into(),
+        }
+    }
+}
+
+impl crate::drive::exec::Launched for TaskClient {
+    fn ended(&mut self) -> std::pin::Pin<Box<dyn Future<Output = String> + Send + '_>> {
+        Box::pin(async move {
+            if self.how.is_none() {
+                let r = (&mut self.task).await;
+                self.how = Some(Self::describe(r));
+            }
+            self.how.clone().unwrap_or_default()
+        })
+    }
+
+    fn finish(&mut self) -> std::pin::Pin<Box<dyn Future<Output = String> + Send + '_>> {
+        Box::pin(async move {
+            if let Some(h) = &self.how {
+                return h.clone();
+            }
+            match tokio::time::timeout(Duration::from_secs(2), &mut self.task).await {
+                Ok(r) => Self::describe(r),
+                Err(_) => {
+                    self.task.abort();
+                    "the client task was still running 2 s after the case: aborted".into()
+                }
+            }
+        })
+    }
+
+    fn output(&self) -> String {
+        String::new()
+    }
 }
 
 /// Where the server under test listens: a `ws://` / `wss://` URL or a socket address

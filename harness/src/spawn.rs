@@ -163,7 +163,7 @@ impl Tail {
 
 /// Read `r` line by line into `tail` until EOF (bounded per line: a line without a
 /// newline is cut at 64 KiB and the rest read as further lines).
-fn drain(r: impl Read + Send + 'static, tail: Arc<Mutex<Tail>>) {
+fn drain(r: impl Read + Send + 'static, tail: Arc<Mutex<Tail>>) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut r = BufReader::new(r);
         let mut buf = Vec::new();
@@ -183,7 +183,7 @@ fn drain(r: impl Read + Send + 'static, tail: Arc<Mutex<Tail>>) {
                 }
             }
         }
-    });
+    })
 }
 
 /// A simple command line is `exec`'d by the shell, so that the server's own exit
@@ -222,6 +222,8 @@ pub struct Child {
     proc: std::process::Child,
     pgid: i32,
     tail: Arc<Mutex<Tail>>,
+    /// The threads reading its stdout and stderr (they end at EOF).
+    readers: Vec<std::thread::JoinHandle<()>>,
     exit: Option<Exit>,
     /// Not ours to stop any more (see [`Child::detach`]).
     detached: bool,
@@ -258,11 +260,12 @@ impl Child {
         live.insert(pgid);
         drop(live);
         let tail = Arc::new(Mutex::new(Tail::default()));
+        let mut readers = Vec::new();
         if let Some(out) = proc.stdout.take() {
-            drain(out, tail.clone());
+            readers.push(drain(out, tail.clone()));
         }
         if let Some(err) = proc.stderr.take() {
-            drain(err, tail.clone());
+            readers.push(drain(err, tail.clone()));
         }
         Ok(Child {
             command: command.to_string(),
@@ -271,6 +274,7 @@ impl Child {
             proc,
             pgid,
             tail,
+            readers,
             exit: None,
             detached: false,
         })
@@ -290,6 +294,15 @@ impl Child {
             }
         }
         self.exit
+    }
+
+    /// Wait up to `timeout` for the output readers to reach EOF (after an exit, so
+    /// that [`Child::tail`] holds the last lines; a forked child may keep the pipes).
+    pub async fn wait_output(&self, timeout: Duration) {
+        let until = Instant::now() + timeout;
+        while Instant::now() < until && !self.readers.iter().all(|r| r.is_finished()) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     /// Wait up to `timeout` for it to end.

@@ -244,3 +244,38 @@ async fn unreachable_server_is_an_error_not_a_verdict() {
         .unwrap_err();
     assert!(e.to_string().contains("use ws:// or wss://"), "{e}");
 }
+
+/// The client role through the library: tokio-tungstenite's client as a task gets
+/// Autobahn's published verdicts (all OK here) on sections 1–7, and a client that
+/// stops echoing fails with a diff.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokio_tungstenite_client_through_test_client() {
+    async fn client(url: String, echo: bool) {
+        let Ok((mut ws, _)) = tokio_tungstenite::connect_async(url).await else {
+            return;
+        };
+        while let Some(Ok(msg)) = ws.next().await {
+            if echo && (msg.is_text() || msg.is_binary()) && ws.send(msg).await.is_err() {
+                return;
+            }
+        }
+    }
+    let suite = wsspec::Suite::new().cases(["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*"]);
+    let report = suite
+        .test_client(|url| client(url, true))
+        .await
+        .expect("the harness could not run");
+    assert_eq!(report.model().agents[0].results.len(), 246);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("known-failing.txt");
+    // tungstenite's client fails nothing in Autobahn's sections.
+    report.check_known_failing(&file).expect("no failure");
+
+    let broken = wsspec::Suite::new()
+        .cases(["1.1.*"])
+        .test_client(|url| client(url, false))
+        .await
+        .unwrap();
+    let err = broken.check_known_failing(&file).unwrap_err().to_string();
+    assert!(err.contains("+1.1.1  # FAILED"), "{err}");
+}

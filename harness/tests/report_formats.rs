@@ -53,6 +53,7 @@ fn case(id: &str, title: &str, behavior: Verdict, behavior_close: Verdict) -> Ca
             },
             informational: false,
             tx_frames: None,
+            fresh_masks: false,
         },
         received: Vec::new(),
         close: CloseInfo {

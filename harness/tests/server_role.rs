@@ -52,6 +52,7 @@ async fn tungstenite_client_verdicts_equal_autobahns_published_results() {
     let all = wsspec::catalogue::builtin().unwrap();
     let cases: Vec<wsspec::case::Case> = all.into_iter().filter(|c| !c.id.contains('/')).collect();
     assert_eq!(cases.len(), 517);
+    let timed_ids: Vec<usize> = (1..=cases.len()).filter(|n| cases[n - 1].timed).collect();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let server = FuzzingServer::new(
         listener,
@@ -69,7 +70,9 @@ async fn tungstenite_client_verdicts_equal_autobahns_published_results() {
     let running = tokio::spawn(server.run());
 
     // The driver protocol as Autobahn's drivers use it; cases on four connections at
-    // a time (any order is allowed), then the reports, which stop the server.
+    // a time (any order is allowed) except the timed section 9, which runs one case
+    // at a time afterwards as `wsspec run` does (the client shares this process: a
+    // 16 MiB case next to it would starve it), then the reports, which stop the server.
     let count: usize = text_of(format!("{base}/getCaseCount"))
         .await
         .parse()
@@ -77,16 +80,17 @@ async fn tungstenite_client_verdicts_equal_autobahns_published_results() {
     assert_eq!(count, 517);
     let info = text_of(format!("{base}/getCaseInfo?case=1")).await;
     assert!(info.contains(r#""id":"1.1.1""#), "{info}");
-    let next = Arc::new(AtomicUsize::new(1));
+    let (timed, other): (Vec<usize>, Vec<usize>) = (1..=count).partition(|n| timed_ids.contains(n));
+    let other = Arc::new(other);
+    let next = Arc::new(AtomicUsize::new(0));
     let mut workers = Vec::new();
     for _ in 0..4 {
-        let (next, base) = (next.clone(), base.clone());
+        let (next, base, other) = (next.clone(), base.clone(), other.clone());
         workers.push(tokio::spawn(async move {
             loop {
-                let n = next.fetch_add(1, Ordering::Relaxed);
-                if n > count {
+                let Some(&n) = other.get(next.fetch_add(1, Ordering::Relaxed)) else {
                     return;
-                }
+                };
                 tokio::time::timeout(Duration::from_secs(60), run_case(&base, n, "tungstenite"))
                     .await
                     .expect("a case must end within 60 s");
@@ -95,6 +99,11 @@ async fn tungstenite_client_verdicts_equal_autobahns_published_results() {
     }
     for w in workers {
         w.await.unwrap();
+    }
+    for n in timed {
+        tokio::time::timeout(Duration::from_secs(60), run_case(&base, n, "tungstenite"))
+            .await
+            .expect("a case must end within 60 s");
     }
     let status = text_of(format!("{base}/getCaseStatus?case=1&agent=tungstenite")).await;
     assert_eq!(status, r#"{"behavior":"OK"}"#);
@@ -241,8 +250,168 @@ fn serve_usage_errors_exit_2() {
     // Opening-handshake cases test servers only: nothing left to serve.
     let (code, _, stderr, _) = wsspec(&["serve", "--exec", "c {url}", "--cases", "handshake/*"]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("test servers only"), "{stderr}");
+    assert!(stderr.contains("test servers"), "{stderr}");
     let (code, _, stderr, _) = wsspec(&["serve", "--listen", "999.0.0.1:1"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("cannot listen"), "{stderr}");
+}
+
+/// wsspec's client-side cases (the opening response, masking) against
+/// tokio-tungstenite's client: each verdict as committed in
+/// tests/known-failing/tungstenite-client.txt (what tungstenite does not check).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tungstenite_client_on_wsspecs_client_cases() {
+    let all = wsspec::catalogue::builtin().unwrap();
+    let cases: Vec<wsspec::case::Case> = all
+        .into_iter()
+        .filter(|c| c.id.starts_with("client/"))
+        .collect();
+    assert!(cases.len() >= 20);
+    let count = cases.len();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = FuzzingServer::new(
+        listener,
+        Options {
+            cases,
+            settings: Settings::default(),
+            out: None,
+            excluded: None,
+            status_wait: Duration::from_secs(5),
+        },
+        Box::new(|_, _| {}),
+    )
+    .unwrap();
+    let base = server.url().to_string();
+    let stop = server.stopper();
+    let running = tokio::spawn(server.run());
+    let mut all = Vec::new();
+    for n in 1..=count {
+        let base = base.clone();
+        all.push(tokio::spawn(async move {
+            tokio::time::timeout(Duration::from_secs(30), run_case(&base, n, "tungstenite"))
+                .await
+                .expect("a case must end within 30 s");
+        }));
+    }
+    for t in all {
+        t.await.unwrap();
+    }
+    stop.send(true).unwrap();
+    let report = running.await.unwrap();
+    let failing: Vec<String> = report.agents[0]
+        .results
+        .iter()
+        .filter(|r| r.overall().is_failure(false))
+        .map(|r| {
+            format!(
+                "{}  # {} / {}: {}",
+                r.id, r.behavior, r.behavior_close, r.actual
+            )
+        })
+        .collect();
+    let want = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/known-failing/tungstenite-client.txt"
+    ))
+    .unwrap_or_default();
+    let want: Vec<&str> = want
+        .lines()
+        .map(|l| l.split('#').next().unwrap().trim())
+        .filter(|l| !l.is_empty())
+        .collect();
+    let got: Vec<&str> = failing
+        .iter()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(got, want, "failing cases:\n{}", failing.join("\n"));
+}
+
+/// Autobahn's fuzzingserver.json drives `wsspec serve`: where to listen, the cases,
+/// exclude-agent-cases and outdir; an Autobahn driver runs through it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_reads_autobahns_fuzzingserver_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = dir.path().join("clients");
+    let spec = dir.path().join("fuzzingserver.json");
+    std::fs::write(
+        &spec,
+        serde_json::json!({
+            "url": format!("ws://127.0.0.1:{port}"),
+            "outdir": out,
+            "options": {"failByDrop": false},
+            "cases": ["1.1.1", "1.1.2", "2.1"],
+            "exclude-cases": ["2.1"],
+            "exclude-agent-cases": {"slow*": ["1.1.2"]},
+        })
+        .to_string(),
+    )
+    .unwrap();
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = KillOnDrop(
+        std::process::Command::new(env!("CARGO_BIN_EXE_wsspec"))
+            .args(["serve", "--config", spec.to_str().unwrap(), "-q"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("ws://127.0.0.1:{port}");
+    // Wait for it to listen.
+    let mut count = None;
+    for _ in 0..100 {
+        if let Ok(Ok((mut ws, _))) = tokio::time::timeout(
+            Duration::from_secs(2),
+            tokio_tungstenite::connect_async(format!("{base}/getCaseCount")),
+        )
+        .await
+        {
+            if let Some(Ok(m)) = ws.next().await {
+                count = Some(m.into_text().unwrap().to_string());
+            }
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(count.as_deref(), Some("2"), "two cases after exclude-cases");
+    for n in 1..=2 {
+        run_case(&base, n, "slowclient").await;
+    }
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!(
+        "{base}/updateReports?agent=slowclient&shutdownOnComplete=true"
+    ))
+    .await
+    .unwrap();
+    while let Some(Ok(_)) = ws.next().await {}
+    let mut status = None;
+    for _ in 0..400 {
+        status = child.0.try_wait().unwrap();
+        if status.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = status.expect("the server stops after shutdownOnComplete");
+    assert_eq!(status.code(), Some(0));
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("autobahn/index.json")).unwrap())
+            .unwrap();
+    let cases: Vec<&String> = index["slowclient"].as_object().unwrap().keys().collect();
+    assert_eq!(cases, ["1.1.1"], "1.1.2 is excluded for slow*");
+    let one: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("autobahn/slowclient_case_1_1_1.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(one["isServer"], true);
+    assert_eq!(one["case"], 1);
 }

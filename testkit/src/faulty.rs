@@ -787,12 +787,14 @@ async fn hostile(h: Hostile, mut stream: TcpStream) {
 }
 
 /// Write `chunk` again and again, `pause` apart, until the client goes away, a write
-/// stalls, or the byte/time bounds are reached.
+/// stalls for 30 s, or the byte/time bounds are reached.
 async fn repeat(stream: &mut TcpStream, chunk: &[u8], pause: Duration) {
     let deadline = Instant::now() + HOSTILE_MAX_TIME;
     let mut sent = 0usize;
     while sent < HOSTILE_MAX_BYTES && Instant::now() < deadline {
-        match timeout(Duration::from_secs(5), stream.write_all(chunk)).await {
+        // A client that reads slowly (a loaded machine, a debug build) is not one that
+        // stopped reading: only a long stall ends the flood early.
+        match timeout(Duration::from_secs(30), stream.write_all(chunk)).await {
             Ok(Ok(())) => sent += chunk.len(),
             _ => return,
         }

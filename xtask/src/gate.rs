@@ -401,6 +401,27 @@ impl Running {
     }
 }
 
+impl Running {
+    /// Send SIGINT (what `wsspec serve` takes as "write the reports and exit") and wait
+    /// up to `grace` for the process to end; dropping it afterwards cleans up the rest.
+    pub(crate) fn interrupt(&mut self, grace: Duration) -> Option<std::process::ExitStatus> {
+        if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
+            // SAFETY: kill(2) on the pid of a child we spawned and have not reaped yet.
+            unsafe {
+                libc::kill(pid, libc::SIGINT);
+            }
+        }
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {

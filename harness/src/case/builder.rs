@@ -32,6 +32,7 @@ pub fn case(id: &str, title: &str) -> CaseBuilder {
                 close: tester_closes_clean(),
                 informational: false,
                 tx_frames: None,
+                fresh_masks: false,
             },
             handshake: None,
             probe_after: false,
@@ -40,6 +41,7 @@ pub fn case(id: &str, title: &str) -> CaseBuilder {
             trace: TraceMode::Full,
             timed: false,
             role: None,
+            answer: None,
         },
     }
 }

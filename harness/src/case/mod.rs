@@ -60,6 +60,37 @@ pub struct Case {
     /// handshake, timing and destructive cases test servers only (see [`Case::plays_as`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<crate::rules::Role>,
+    /// The tester's opening response as changes to the standard 101 (wsspec as server:
+    /// cases on how a client checks the response).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<Answer>,
+}
+
+/// The opening response wsspec sends as server, as changes to the standard one
+/// (`HTTP/1.1 101 Switching Protocols`, `Upgrade: websocket`, `Connection: Upgrade`,
+/// `Sec-WebSocket-Accept`, `Server`). In values, `{accept}` is the correct
+/// `Sec-WebSocket-Accept` for the client's key.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Answer {
+    /// Status code instead of 101.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Reason phrase (default: the standard one for the status).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Standard headers left out (names, any case).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove: Vec<String>,
+    /// Standard headers given another value (or added if not standard): `[name, value]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub set: Vec<[String; 2]>,
+    /// Headers appended (duplicates allowed): `[name, value]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add: Vec<[String; 2]>,
+    /// Send the response and the first frames of the steps in one write.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub coalesce: bool,
 }
 
 impl Case {
@@ -67,7 +98,7 @@ impl Case {
     pub fn plays_as(&self, role: crate::rules::Role) -> bool {
         use crate::rules::Role;
         match role {
-            Role::Client => self.role != Some(Role::Server),
+            Role::Client => self.role != Some(Role::Server) && self.answer.is_none(),
             Role::Server => {
                 self.role != Some(Role::Client)
                     && self.handshake.is_none()
@@ -763,6 +794,10 @@ pub struct Expect {
     /// The tester's own transmitted frame counts by opcode (a self-check, 10.1.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tx_frames: Option<BTreeMap<u8, u64>>,
+    /// The peer (a client) masks its frames with fresh keys: among its first 64
+    /// frames no key is zero and no key repeats (RFC 6455 §5.3).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub fresh_masks: bool,
 }
 
 impl Case {
@@ -780,6 +815,21 @@ impl Case {
             return Err(format!("case {}: no steps", self.id));
         }
         let ctx = |e: String| format!("case {}: {e}", self.id);
+        let server_only = self.answer.is_some() || self.expect.fresh_masks;
+        if server_only && self.role != Some(crate::rules::Role::Server) {
+            return Err(ctx(
+                "`answer` and `fresh_masks` judge a client: the case needs \"role\": \"server\""
+                    .into(),
+            ));
+        }
+        if self.role == Some(crate::rules::Role::Server)
+            && (self.handshake.is_some() || self.timing.is_some() || self.probe_after)
+        {
+            return Err(ctx(
+                "`handshake`, `timing` and `probe_after` test a server: they need the client role"
+                    .into(),
+            ));
+        }
         for step in &self.steps {
             match step {
                 Step::Send(f) => {

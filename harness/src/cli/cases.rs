@@ -32,6 +32,39 @@ pub struct CasesArgs {
     pub json: bool,
 }
 
+/// The selection for wsspec in `role`: cases that cannot be played in that role are
+/// left out with a note on stderr (unless `quiet`); none left is a usage error.
+pub fn load_selection_for(
+    sel: &Selection,
+    role: crate::rules::Role,
+    quiet: bool,
+) -> Result<Vec<Case>, Error> {
+    let all = load_selection(sel)?;
+    let total = all.len();
+    let cases: Vec<Case> = all.into_iter().filter(|c| c.plays_as(role)).collect();
+    let (what, other) = match role {
+        crate::rules::Role::Client => ("a server", "clients (`wsspec serve`)"),
+        crate::rules::Role::Server => (
+            "a client",
+            "servers (`wsspec run`: opening-handshake, timing and destructive cases)",
+        ),
+    };
+    if cases.is_empty() {
+        return Err(Error::Usage(format!(
+            "none of the {total} selected cases tests {what}: they test {other} only; \
+             run `wsspec cases` to see the ids"
+        )));
+    }
+    // Only an explicit selection is worth a note: by default every case of the role runs.
+    if cases.len() < total && !quiet && !sel.cases.is_empty() {
+        eprintln!(
+            "wsspec: {} of the {total} selected cases test {other} only and are left out",
+            total - cases.len()
+        );
+    }
+    Ok(cases)
+}
+
 /// Built-in catalogue plus any `--cases-dir` files, then the selection.
 pub fn load_selection(sel: &Selection) -> Result<Vec<Case>, Error> {
     let mut all = catalogue::builtin()?;

@@ -10,7 +10,7 @@ mod merge;
 mod run;
 mod serve;
 
-pub use cases::{load_selection, CasesArgs, Selection};
+pub use cases::{load_selection, load_selection_for, CasesArgs, Selection};
 pub use diff::DiffArgs;
 pub use fuzz::FuzzArgs;
 pub use merge::MergeArgs;

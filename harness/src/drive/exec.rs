@@ -11,6 +11,8 @@ use crate::engine::conn::Settings;
 use crate::engine::{accept, serve_case, unplayed};
 use crate::report::model::{CaseResult, Dir, TraceRow, TraceWhat};
 use crate::spawn::Child;
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
@@ -37,69 +39,122 @@ pub fn case_url(port: u16, n: usize, agent: &str) -> String {
     format!("ws://127.0.0.1:{port}/runCase?case={n}&agent={agent}")
 }
 
-/// Start a client for `case` (number `n` in the selection) and play the case on its
-/// connection.
+/// A client started for one case: a process (`--exec`) or a task (the library API).
+pub trait Launched: Send {
+    /// Resolves when the client has ended by itself, saying how.
+    fn ended(&mut self) -> Pin<Box<dyn Future<Output = String> + Send + '_>>;
+    /// After the case: wait briefly for the client to end, stop it if it does not;
+    /// how it ended.
+    fn finish(&mut self) -> Pin<Box<dyn Future<Output = String> + Send + '_>>;
+    /// Its last output, for a failure message (may be empty).
+    fn output(&self) -> String;
+}
+
+/// How long a client may take to end after its case.
+const END_GRACE: Duration = Duration::from_secs(2);
+
+impl Launched for Child {
+    fn ended(&mut self) -> Pin<Box<dyn Future<Output = String> + Send + '_>> {
+        Box::pin(async move {
+            loop {
+                if let Some(e) = self.exit() {
+                    self.wait_output(Duration::from_millis(500)).await;
+                    return e.to_string();
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    }
+
+    fn finish(&mut self) -> Pin<Box<dyn Future<Output = String> + Send + '_>> {
+        Box::pin(async move {
+            match self.wait_exit(END_GRACE).await {
+                Some(e) => format!("client process ended: {e}"),
+                None => {
+                    self.stop();
+                    "client process still running 2 s after the case: stopped".to_string()
+                }
+            }
+        })
+    }
+
+    fn output(&self) -> String {
+        crate::spawn::tail_text(&self.tail())
+    }
+}
+
+/// Start a client for `case` (number `n` in the selection) with `--exec`'s command
+/// and play the case on its connection.
 pub async fn run_one(o: &ExecOptions, case: &Case, n: usize) -> CaseResult {
+    let command = o.command.clone();
+    play_with_client(
+        &o.settings,
+        o.connect_timeout,
+        &o.agent,
+        case,
+        n,
+        move |url| {
+            let line = command.replace("{url}", &shell_quote(url));
+            Child::start(&line, None).map(|c| Box::new(c) as Box<dyn Launched>)
+        },
+    )
+    .await
+}
+
+/// Listen on a fresh port of 127.0.0.1, start a client with the case's URL, play the
+/// case as server on its connection. Whatever the client does, a result comes back
+/// and the client is ended.
+pub async fn play_with_client(
+    settings: &Settings,
+    connect_timeout: Duration,
+    agent: &str,
+    case: &Case,
+    n: usize,
+    start: impl FnOnce(&str) -> Result<Box<dyn Launched>, String>,
+) -> CaseResult {
     let listener = match TcpListener::bind("127.0.0.1:0").await {
         Ok(l) => l,
-        Err(e) => return unplayed(case, &o.settings, n, &format!("cannot listen: {e}")),
+        Err(e) => return unplayed(case, settings, n, &format!("cannot listen: {e}")),
     };
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
-    let url = case_url(port, n, &o.agent);
-    let line = o.command.replace("{url}", &shell_quote(&url));
-    let mut child = match Child::start(&line, None) {
+    let url = case_url(port, n, agent);
+    let mut client = match start(&url) {
         Ok(c) => c,
-        Err(e) => return unplayed(case, &o.settings, n, &e),
+        Err(e) => return unplayed(case, settings, n, &e),
     };
     let accepted = tokio::select! {
-        r = tokio::time::timeout(o.connect_timeout, listener.accept()) => match r {
+        r = tokio::time::timeout(connect_timeout, listener.accept()) => match r {
             Ok(Ok((tcp, _))) => Ok(tcp),
             Ok(Err(e)) => Err(format!("accepting the client's connection failed: {e}")),
             Err(_) => Err(format!(
                 "the client did not connect within {:.1} s",
-                o.connect_timeout.as_secs_f64()
+                connect_timeout.as_secs_f64()
             )),
         },
-        exit = exited(&mut child) => Err(format!("the client ended ({exit}) without connecting")),
+        how = client.ended() => Err(format!("the client ended ({how}) without connecting")),
     };
     drop(listener);
     let mut result = match accepted {
         Err(why) => {
-            let why = format!("{why}{}", crate::spawn::tail_text(&child.tail()));
-            unplayed(case, &o.settings, n, &why)
+            let why = format!("{why}{}", client.output());
+            unplayed(case, settings, n, &why)
         }
         Ok(tcp) => {
             let _ = tcp.set_nodelay(true);
-            match accept::read_request(Box::new(tcp), &o.settings).await {
-                Err(why) => unplayed(case, &o.settings, n, &why),
-                Ok(inc) => serve_case(inc, &o.settings, case, n).await,
+            match accept::read_request(Box::new(tcp), settings).await {
+                Err(why) => unplayed(case, settings, n, &why),
+                Ok(inc) => serve_case(inc, settings, case, n).await,
             }
         }
     };
-    // A client should end once the connection is closed; it gets a moment, then its
-    // process group is stopped. Its exit status is a note, not a verdict.
-    let exit = match child.wait_exit(Duration::from_secs(2)).await {
-        Some(e) => format!("client process ended: {e}"),
-        None => {
-            child.stop();
-            "client process still running 2 s after the case: stopped".to_string()
-        }
-    };
+    // A client should end once the connection is closed; it gets a moment, then it is
+    // stopped. How it ended is a note, not a verdict.
+    let how = client.finish().await;
     let t_us = result.trace.last().map_or(0, |r| r.t_us);
     result.trace.push(TraceRow {
         t_us,
         dir: Dir::Note,
-        what: TraceWhat::Note { text: exit },
+        what: TraceWhat::Note { text: how },
     });
     result
-}
-
-/// Resolves when the child has ended (polled; never resolves while it runs).
-async fn exited(child: &mut Child) -> crate::spawn::Exit {
-    loop {
-        if let Some(e) = child.exit() {
-            return e;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }

@@ -141,6 +141,7 @@ fn report(sh: &Shared) -> RunReport {
         .map(|(agent, by_case)| {
             let mut results: Vec<CaseResult> = by_case.into_values().collect();
             results.sort_by_key(|r| crate::case::id_sort_key(&r.id));
+            super::check_fresh_keys(&mut results);
             AgentReport {
                 agent,
                 url: format!("client of {}", sh.url),
@@ -311,7 +312,7 @@ async fn reply(inc: Incoming, text: Option<String>) {
         .await;
         return;
     };
-    let Ok((session, _)) = accept::answer(inc, &key, None).await else {
+    let Ok((session, _)) = accept::answer(inc, &key, None, None).await else {
         return;
     };
     let mut io = session.io;

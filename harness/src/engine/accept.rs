@@ -4,7 +4,7 @@
 
 use super::conn::{Io, Settings};
 use super::session::Session;
-use crate::case::DeflateAccept;
+use crate::case::{Answer, DeflateAccept};
 use crate::rules::Role;
 use crate::wire::extensions::{self, PmdOffer, PmdParams};
 use crate::wire::handshake::{self, Request};
@@ -136,34 +136,95 @@ pub fn accept_deflate(request: &Request, rules: &[DeflateAccept]) -> Option<PmdP
         })
 }
 
-/// Answer 101 (with `deflate` in `Sec-WebSocket-Extensions`) and hand over a session.
-/// Returns the response bytes too, for the trace.
-pub async fn answer(
-    mut inc: Incoming,
-    key: &str,
-    deflate: Option<PmdParams>,
-) -> Result<(Session, Vec<u8>), (String, Vec<u8>)> {
-    let mut extra = vec![(
-        "Server".to_string(),
-        format!("wsspec/{}", env!("CARGO_PKG_VERSION")),
-    )];
+/// The opening response: the standard 101 for `key` (with `deflate` in
+/// `Sec-WebSocket-Extensions`), changed as a case's [`Answer`] says.
+pub fn build_response(key: &str, deflate: Option<PmdParams>, spec: Option<&Answer>) -> Vec<u8> {
+    let accept = handshake::accept_key(key);
+    let mut headers: Vec<(String, String)> = vec![
+        ("Upgrade".into(), "websocket".into()),
+        ("Connection".into(), "Upgrade".into()),
+        ("Sec-WebSocket-Accept".into(), accept.clone()),
+        (
+            "Server".into(),
+            format!("wsspec/{}", env!("CARGO_PKG_VERSION")),
+        ),
+    ];
     if let Some(p) = &deflate {
-        extra.push((
+        headers.push((
             "Sec-WebSocket-Extensions".into(),
             p.to_extension().to_string(),
         ));
     }
-    let response = handshake::build_response(key, &extra);
-    if let Err(e) = inc.io.write_all(&response).await {
-        return Err((format!("writing the 101 response: {e}"), response));
+    let (mut status, mut reason) = (101, "Switching Protocols".to_string());
+    if let Some(a) = spec {
+        let fill = |v: &str| v.replace("{accept}", &accept);
+        headers.retain(|(n, _)| !a.remove.iter().any(|r| r.eq_ignore_ascii_case(n)));
+        for [name, value] in &a.set {
+            match headers
+                .iter_mut()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            {
+                Some(h) => h.1 = fill(value),
+                None => headers.push((name.clone(), fill(value))),
+            }
+        }
+        for [name, value] in &a.add {
+            headers.push((name.clone(), fill(value)));
+        }
+        if let Some(s) = a.status {
+            status = s;
+            reason = a.reason.clone().unwrap_or_else(|| {
+                match s {
+                    200 => "OK",
+                    400 => "Bad Request",
+                    403 => "Forbidden",
+                    404 => "Not Found",
+                    426 => "Upgrade Required",
+                    _ => "Status",
+                }
+                .to_string()
+            });
+        } else if let Some(r) = &a.reason {
+            reason = r.clone();
+        }
     }
-    let _ = inc.io.flush().await;
+    let mut s = format!("HTTP/1.1 {status} {reason}\r\n");
+    for (n, v) in &headers {
+        s.push_str(&format!("{n}: {v}\r\n"));
+    }
+    s.push_str("\r\n");
+    s.into_bytes()
+}
+
+/// Answer (the 101 with `deflate`, or what the case's [`Answer`] makes of it) and hand
+/// over a session. Returns the response bytes too, for the trace. With
+/// [`Answer::coalesce`] the response is not written here but goes out with the first
+/// frames.
+pub async fn answer(
+    mut inc: Incoming,
+    key: &str,
+    deflate: Option<PmdParams>,
+    spec: Option<&Answer>,
+) -> Result<(Session, Vec<u8>), (String, Vec<u8>)> {
+    let response = build_response(key, deflate, spec);
+    let coalesce = spec.is_some_and(|a| a.coalesce);
+    if !coalesce {
+        if let Err(e) = inc.io.write_all(&response).await {
+            return Err((format!("writing the opening response: {e}"), response));
+        }
+        let _ = inc.io.flush().await;
+    }
     Ok((
         Session {
             io: inc.io,
             leftover: inc.leftover,
             deflate,
             role: Role::Server,
+            preamble: if coalesce {
+                response.clone()
+            } else {
+                Vec::new()
+            },
         },
         response,
     ))

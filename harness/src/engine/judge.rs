@@ -129,6 +129,7 @@ mod tests {
             close,
             informational: false,
             tx_frames: None,
+            fresh_masks: false,
         }
     }
     fn peer_fails(codes: &[u16]) -> ExpectClose {

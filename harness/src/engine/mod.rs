@@ -108,7 +108,7 @@ pub async fn serve_case(
         Ok(key) => {
             let rules = case.deflate.as_ref().map_or(&[][..], |d| &d.accept[..]);
             let deflate = accept::accept_deflate(&inc.request, rules);
-            match accept::answer(inc, &key, deflate).await {
+            match accept::answer(inc, &key, deflate, case.answer.as_ref()).await {
                 Err((why, resp)) => {
                     out.rec.octets(Dir::Tx, &resp);
                     out.rec.note(why.clone());
@@ -290,6 +290,7 @@ async fn standard(
                 leftover: opened.leftover,
                 deflate: None,
                 role: Role::Client,
+                preamble: Vec::new(),
             };
             let Some(offer) = offer else {
                 return play_steps(session, case, settings, out).await;
@@ -450,6 +451,7 @@ async fn custom(
         leftover,
         deflate,
         role: Role::Client,
+        preamble: Vec::new(),
     };
     let mut j = play_steps(session, playing, settings, out).await;
     if hv == Verdict::Unimplemented

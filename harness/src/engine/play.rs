@@ -277,6 +277,10 @@ struct Player<'a> {
     bytes_in: u64,
     /// Plain writes not yet handed to the writer task.
     pending: Vec<u8>,
+    /// Masking keys of the peer's first frames (wsspec as server), for
+    /// [`crate::case::Expect::fresh_masks`].
+    mask_keys: Vec<[u8; 4]>,
+    mask_issue: Option<String>,
 }
 
 /// Run `case` on an opened connection, in the session's role.
@@ -286,6 +290,7 @@ pub async fn play(session: Session, case: &Case, lim: PlayLimits, rec: &mut Reco
         leftover,
         deflate,
         role,
+        preamble,
     } = session;
     let (mut reader, w): (ReadHalf<Box<dyn Io>>, _) = tokio::io::split(io);
     let (tx, rx) = mpsc::unbounded_channel();
@@ -335,7 +340,9 @@ pub async fn play(session: Session, case: &Case, lim: PlayLimits, rec: &mut Reco
         read_paused_until: None,
         frames_in: 0,
         bytes_in: 0,
-        pending: Vec::new(),
+        pending: preamble,
+        mask_keys: Vec::new(),
+        mask_issue: None,
     };
     if !leftover.is_empty() {
         p.on_data(&leftover);
@@ -396,6 +403,9 @@ pub async fn play(session: Session, case: &Case, lim: PlayLimits, rec: &mut Reco
                 rt.spec.count
             ),
         ));
+    }
+    if let Some(m) = p.mask_issue.take() {
+        p.verdict = Some((Verdict::Failed, m));
     }
     Played {
         events: p.events,
@@ -967,6 +977,9 @@ impl<'a> Player<'a> {
             }
             return;
         }
+        if let (Some(key), true) = (f.mask, self.case.expect.fresh_masks) {
+            self.check_mask_key(key);
+        }
         if let Some(v) = self.violation(&f) {
             self.fail(1002, &v);
             // Autobahn (failByDrop off) fails the connection and then goes on with the
@@ -989,6 +1002,31 @@ impl<'a> Player<'a> {
             }
             _ => {}
         }
+    }
+
+    /// RFC 6455 §5.3: a fresh, unpredictable key per frame. Among the first 64 frames
+    /// a random source repeats a key or picks zero with odds below one in a million.
+    fn check_mask_key(&mut self, key: [u8; 4]) {
+        const CHECKED: usize = 64;
+        if self.mask_issue.is_some() || self.mask_keys.len() >= CHECKED {
+            return;
+        }
+        let n = self.mask_keys.len() + 1;
+        if key == [0; 4] {
+            self.mask_issue = Some(format!(
+                "frame {n} of the client is masked with the key 00000000"
+            ));
+        } else if let Some(i) = self.mask_keys.iter().position(|k| *k == key) {
+            self.mask_issue = Some(format!(
+                "frame {n} of the client reuses the masking key {} of its frame {}",
+                crate::case::encode_hex(&key),
+                i + 1
+            ));
+        }
+        if let Some(m) = &self.mask_issue {
+            self.rec.note(m.clone());
+        }
+        self.mask_keys.push(key);
     }
 
     fn on_data_frame(&mut self, f: crate::wire::frame::Frame) {

@@ -18,4 +18,7 @@ pub struct Session {
     pub deflate: Option<PmdParams>,
     /// wsspec's role on the connection.
     pub role: Role,
+    /// Bytes to send in the same write as the first frames (an opening response
+    /// that must arrive together with a frame).
+    pub preamble: Vec<u8>,
 }

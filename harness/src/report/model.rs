@@ -301,6 +301,7 @@ impl CaseResult {
                 },
                 informational: false,
                 tx_frames: None,
+                fresh_masks: false,
             },
             received: Vec::new(),
             close: CloseInfo::default(),
