@@ -5,8 +5,11 @@
 //! caught by wsspec exactly where Autobahn catches it. The same clients also run as
 //! processes, one per case, the way `wsspec serve --exec` starts them.
 //!
-//! wstest that cannot be installed fails the test when `CI` is set and skips it loudly
-//! elsewhere.
+//! wsspec's own client-side cases (`client/*`) then catch the faults wstest cannot see
+//! (the Accept check, masked server frames, mask keys, unoffered extensions).
+//!
+//! wstest that cannot be installed fails the first test when `CI` is set and skips it
+//! loudly elsewhere.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -171,4 +174,135 @@ async fn exec_runs_the_fault_clients_as_processes() {
     );
     let unmasked = failing("send-unmasked").await;
     assert!(unmasked.contains("1.1.1"), "{unmasked:?}");
+}
+
+/// wsspec's own client-side cases (`client/*`) catch the faults wstest cannot see,
+/// each on the cases about its rule, and pass the correct client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_cases_catch_what_wstest_cannot() {
+    use std::collections::BTreeSet;
+
+    let all = wsspec::catalogue::builtin().unwrap();
+    let cases: Vec<wsspec::case::Case> =
+        wsspec::case::select::select(&all, &["client/*".to_string()], &[])
+            .unwrap()
+            .into_iter()
+            .cloned()
+            .collect();
+    let count = cases.len();
+    assert!(count >= 20, "{count} client cases");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = FuzzingServer::new(
+        listener,
+        Options {
+            cases,
+            settings: Settings::default(),
+            out: None,
+            excluded: None,
+            status_wait: Duration::from_secs(5),
+        },
+        Box::new(|_, _| {}),
+    )
+    .unwrap();
+    let base = server.url().to_string();
+    let stop = server.stopper();
+    let running = tokio::spawn(server.run());
+    let runs: Vec<_> = ClientFault::ALL
+        .into_iter()
+        .map(|fault| {
+            let base = base.clone();
+            tokio::spawn(async move {
+                driver::play_all(&base, &format!("{fault:?}"), CASE_LIMIT, |url| async move {
+                    client::play(&url, fault, CASE_LIMIT).await.map(|_| ())
+                })
+                .await
+            })
+        })
+        .collect();
+    for run in runs {
+        assert_eq!(run.await.unwrap().unwrap().count as usize, count);
+    }
+    let _ = stop.send(true);
+    let report = tokio::time::timeout(Duration::from_secs(30), running)
+        .await
+        .expect("wsspec's fuzzing server stops")
+        .unwrap();
+    let failing = |fault: ClientFault| -> BTreeSet<String> {
+        let agent = format!("{fault:?}");
+        let a = report
+            .agents
+            .iter()
+            .find(|a| a.agent == agent)
+            .unwrap_or_else(|| panic!("no results for {agent}"));
+        assert_eq!(a.results.len(), count, "{agent}");
+        a.results
+            .iter()
+            .filter(|r| r.overall().is_failure(false))
+            .map(|r| r.id.clone())
+            .collect()
+    };
+    // (fault, cases that must fail, the only cases that may: id prefixes).
+    let expect: [(ClientFault, &[&str], &[&str]); 8] = [
+        (ClientFault::None, &[], &[]),
+        (
+            ClientFault::SkipAcceptCheck,
+            &["client/accept-missing", "client/accept-wrong"],
+            &["client/accept-"],
+        ),
+        (
+            ClientFault::AcceptMaskedFrames,
+            &["client/masked-server-frame"],
+            &["client/masked-server-frame"],
+        ),
+        (
+            ClientFault::ReuseMaskKey,
+            &["client/fresh-mask-keys"],
+            &["client/fresh-mask-keys"],
+        ),
+        (
+            ClientFault::ZeroMaskKey,
+            &["client/fresh-mask-keys"],
+            &["client/fresh-mask-keys"],
+        ),
+        (
+            ClientFault::AcceptUnofferedExtension,
+            &[
+                "client/extension-unoffered",
+                "client/deflate-window-16",
+                "client/deflate-window-7",
+                "client/deflate-window-08",
+                "client/deflate-duplicate-parameter",
+                "client/deflate-unknown-parameter",
+            ],
+            &["client/extension-", "client/deflate-"],
+        ),
+        // Every frame it sends is unmasked.
+        (
+            ClientFault::SendUnmasked,
+            &["client/opening-request", "client/fresh-mask-keys"],
+            &["client/"],
+        ),
+        // No client case pings.
+        (ClientFault::NoPong, &[], &[]),
+    ];
+    for (fault, must, only) in expect {
+        let failed = failing(fault);
+        for id in must {
+            assert!(
+                failed.contains(*id),
+                "{fault:?}: {id} passed; failing: {failed:?}"
+            );
+        }
+        let outside: Vec<&String> = failed
+            .iter()
+            .filter(|id| !only.iter().any(|p| id.starts_with(p)))
+            .collect();
+        assert!(
+            outside.is_empty(),
+            "{fault:?}: {outside:?} failed, outside the cases about its rule"
+        );
+    }
+    // Never answering the close leaves the closing handshake unclean wherever the case
+    // closes normally.
+    assert!(failing(ClientFault::NeverAnswerClose).contains("client/opening-request"));
 }
