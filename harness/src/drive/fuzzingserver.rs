@@ -59,6 +59,9 @@ struct Shared {
     t0: Instant,
     results: Mutex<BTreeMap<String, BTreeMap<usize, CaseResult>>>,
     changed: Notify,
+    /// Cases being played right now, and a signal each time one is recorded.
+    running: std::sync::atomic::AtomicUsize,
+    idle: Notify,
     stop: watch::Sender<bool>,
     on_done: OnDone,
 }
@@ -82,6 +85,8 @@ impl FuzzingServer {
                 t0: Instant::now(),
                 results: Mutex::new(BTreeMap::new()),
                 changed: Notify::new(),
+                running: 0.into(),
+                idle: Notify::new(),
                 stop,
                 on_done,
             }),
@@ -231,12 +236,15 @@ async fn handle(sh: Arc<Shared>, io: Box<dyn Io>) {
                 // Autobahn: an excluded case is closed at once and not recorded.
                 return reply(inc, None).await;
             }
+            sh.running.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let result = serve_case(inc, &sh.opts.settings, case, n).await;
             (sh.on_done)(&agent, &result);
             if let Ok(mut r) = sh.results.lock() {
                 r.entry(agent).or_default().insert(n, result);
             }
+            sh.running.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
             sh.changed.notify_waiters();
+            sh.idle.notify_waiters();
         }
         "/getCaseStatus" => {
             let agent = or_400!(agent(&q));
@@ -265,12 +273,28 @@ async fn handle(sh: Arc<Shared>, io: Box<dyn Io>) {
         "/updateReports" => {
             or_400!(agent(&q));
             let shutdown = matches!(param(&q, "shutdownOnComplete"), Some("true" | "yes"));
+            // The 101 first (writing a big report takes a while), then the reports
+            // once the cases still being recorded are in (a driver asks for the
+            // reports the moment its last case's TCP closes), then the close.
+            let ws = open(inc).await;
+            let until = tokio::time::Instant::now() + Duration::from_secs(10);
+            loop {
+                let idle = sh.idle.notified();
+                if sh.running.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                    break;
+                }
+                if tokio::time::timeout_at(until, idle).await.is_err() {
+                    break;
+                }
+            }
             if let Some(dir) = &sh.opts.out {
                 if let Err(e) = crate::report::write_all(&report(&sh), dir) {
                     eprintln!("wsspec: writing reports to {}: {e}", dir.display());
                 }
             }
-            reply(inc, None).await;
+            if let Some(ws) = ws {
+                close(ws, None).await;
+            }
             if shutdown {
                 let _ = sh.stop.send(true);
             }
@@ -301,6 +325,14 @@ async fn bad_request(inc: Incoming, target: &str, why: String) {
 /// Open the WebSocket, send `text` (if any) and a close without code, wait (bounded)
 /// for the client's close, close TCP.
 async fn reply(inc: Incoming, text: Option<String>) {
+    if let Some(ws) = open(inc).await {
+        close(ws, text).await;
+    }
+}
+
+/// Answer a control request with a plain 101 (or 400 when it is not a WebSocket
+/// request).
+async fn open(inc: Incoming) -> Option<crate::engine::session::Session> {
     let Ok(key) = accept::check_request(&inc.request) else {
         let mut io = inc.io;
         accept::reject(
@@ -310,11 +342,17 @@ async fn reply(inc: Incoming, text: Option<String>) {
             "not a WebSocket opening request\n",
         )
         .await;
-        return;
+        return None;
     };
-    let Ok((session, _)) = accept::answer(inc, &key, None, None).await else {
-        return;
-    };
+    accept::answer(inc, &key, None, None)
+        .await
+        .ok()
+        .map(|(session, _)| session)
+}
+
+/// Send `text` (if any) and a close without code, wait (bounded) for the client's
+/// close, close TCP.
+async fn close(session: crate::engine::session::Session, text: Option<String>) {
     let mut io = session.io;
     let mut out = Vec::new();
     if let Some(t) = text {
