@@ -470,14 +470,7 @@ impl<'a> Player<'a> {
         if self.state == State::Closed {
             return;
         }
-        let key = match mask {
-            Mask::Auto => self.role.mask_key(),
-            Mask::None => None,
-            Mask::Key(k) => {
-                let b = crate::case::decode_hex(k).unwrap_or_default();
-                b.try_into().ok()
-            }
-        };
+        let key = frame_key(mask, || self.role.mask_key());
         let declared = match length {
             Length::Claim(n) => n,
             _ => payload.len() as u64,
@@ -506,12 +499,7 @@ impl<'a> Player<'a> {
         if self.state != State::Open {
             return;
         }
-        let mut payload = Vec::new();
-        if let Some(c) = code {
-            payload.extend_from_slice(&c.to_be_bytes());
-        }
-        payload.extend_from_slice(reason);
-        self.send_simple(8, &payload);
+        self.send_simple(8, &close_payload(code, reason));
         self.state = State::Closing;
         self.book.closed_by_me = !is_reply;
         self.book.local_close_code = code;
@@ -1187,6 +1175,28 @@ impl<'a> Player<'a> {
 /// Ordered event lists equal, payloads compared as bytes.
 pub fn same_events(a: &[Event], b: &[Event]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same(y))
+}
+
+/// The masking key of a frame a step sends with `mask`: [`Mask::Auto`] takes `auto`
+/// (the role's choice), [`Mask::Key`] its hex key (none if it is not 4 bytes).
+pub fn frame_key(mask: &Mask, auto: impl FnOnce() -> Option<[u8; 4]>) -> Option<[u8; 4]> {
+    match mask {
+        Mask::Auto => auto(),
+        Mask::None => None,
+        Mask::Key(k) => crate::case::decode_hex(k)
+            .ok()
+            .and_then(|b| b.try_into().ok()),
+    }
+}
+
+/// A close frame's payload: the code (big-endian), if any, then the reason.
+pub fn close_payload(code: Option<u16>, reason: &[u8]) -> Vec<u8> {
+    let mut payload = Vec::with_capacity(2 + reason.len());
+    if let Some(c) = code {
+        payload.extend_from_slice(&c.to_be_bytes());
+    }
+    payload.extend_from_slice(reason);
+    payload
 }
 
 /// Autobahn's message fragmentation: pieces of `size`; FIN only on a piece whose nominal

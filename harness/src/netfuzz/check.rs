@@ -1,19 +1,25 @@
 //! Checking what the peer sends, frame by frame as it arrives (the well-formed
 //! output oracle).
 
+use crate::rules::receive::{violation, RxState};
+use crate::rules::Role;
 use crate::wire::close_code;
 use crate::wire::deflate;
 use crate::wire::extensions::PmdParams;
 use crate::wire::frame::FrameDecoder;
 
 /// Largest frame or message the output checker accepts (16 MiB).
-const MAX_SERVER_FRAME: u64 = 16 << 20;
+const MAX_PEER_FRAME: u64 = 16 << 20;
 
-/// Validates the server's frames as they arrive; the first problem is kept.
-pub(super) struct ServerCheck {
+/// Validates the peer's frames as they arrive; the first problem is kept. Frame rules
+/// are [`crate::rules::receive`]'s for wsspec's role; close codes, UTF-8, what may
+/// follow a close and the deflate answer are checked here.
+pub(super) struct PeerCheck {
+    /// wsspec's role (the peer's frames must be masked when it is the server).
+    pub(super) role: Role,
     pub(super) dec: FrameDecoder,
     pub(super) msg: Option<(u8, Vec<u8>, bool)>,
-    /// The server's close frame arrived (with its code).
+    /// The peer's close frame arrived (with its code).
     pub(super) close: Option<Option<u16>>,
     pub(super) problem: Option<String>,
     /// The byte stream cannot be parsed any further.
@@ -25,10 +31,11 @@ pub(super) struct ServerCheck {
     pub(super) echoed: bool,
 }
 
-impl ServerCheck {
-    pub(super) fn new(pmd: Option<PmdParams>) -> Self {
-        ServerCheck {
-            dec: FrameDecoder::new(MAX_SERVER_FRAME),
+impl PeerCheck {
+    pub(super) fn new(role: Role, pmd: Option<PmdParams>) -> Self {
+        PeerCheck {
+            role,
+            dec: FrameDecoder::new(MAX_PEER_FRAME),
             msg: None,
             close: None,
             problem: None,
@@ -62,7 +69,7 @@ impl ServerCheck {
                 Ok(None) => return,
                 Err(e) => {
                     if self.problem.is_none() {
-                        self.problem = Some(format!("server frame too large: {e}"));
+                        self.problem = Some(format!("{} frame too large: {e}", self.role.peer()));
                     }
                     self.broken = true;
                     return;
@@ -72,33 +79,26 @@ impl ServerCheck {
     }
 
     fn frame(&mut self, f: crate::wire::frame::Frame) -> Result<(), String> {
+        let peer = self.role.peer();
         if self.close.is_some() {
-            return Err(format!("frame after the server's close frame ({f})"));
+            return Err(format!("frame after the {peer}'s close frame ({f})"));
         }
-        if f.mask.is_some() {
-            return Err(format!("masked server frame ({f})"));
+        // The receive rules of the case player, for wsspec's role.
+        let state = RxState {
+            role: self.role,
+            deflate: self.pmd.is_some(),
+            in_message: self.msg.is_some(),
+        };
+        if let Some(v) = violation(&f, state) {
+            return Err(format!("{v} ({f})"));
         }
-        if !f.minimal_length {
-            return Err(format!("length not minimally encoded ({f})"));
-        }
-        let compressed_start = self.pmd.is_some() && f.rsv == 4 && matches!(f.opcode, 1 | 2);
-        if f.rsv != 0 && !compressed_start {
-            return Err(format!(
-                "RSV bits set without an extension that defines them ({f})"
-            ));
-        }
+        // Past the rules, RSV1 can only mark a compressed message's first frame.
+        let compressed_start = f.rsv == 4;
         match f.opcode {
             8..=10 => {
-                if !f.fin {
-                    return Err(format!("fragmented control frame ({f})"));
-                }
-                if f.payload.len() > 125 {
-                    return Err(format!("control frame longer than 125 bytes ({f})"));
-                }
                 if f.opcode == 8 {
                     let code = match f.payload.as_slice() {
                         [] => None,
-                        [_] => return Err("close frame with a 1-byte payload".into()),
                         [a, b, reason @ ..] => {
                             let c = u16::from_be_bytes([*a, *b]);
                             if !close_code::is_valid_on_wire(c) {
@@ -109,6 +109,8 @@ impl ServerCheck {
                             }
                             Some(c)
                         }
+                        // One byte: refused by the rules above.
+                        [_] => None,
                     };
                     self.close = Some(code);
                 }
@@ -121,19 +123,14 @@ impl ServerCheck {
                 buf.extend_from_slice(&f.payload);
                 self.data(op, buf, z, f.fin)
             }
-            1 | 2 => {
-                if self.msg.is_some() {
-                    return Err("new data frame inside a fragmented message".into());
-                }
-                self.data(f.opcode, f.payload, compressed_start, f.fin)
-            }
-            op => Err(format!("reserved opcode {op} from the server")),
+            1 | 2 => self.data(f.opcode, f.payload, compressed_start, f.fin),
+            op => Err(format!("reserved opcode {op} from the {peer}")),
         }
     }
 
     fn data(&mut self, op: u8, buf: Vec<u8>, compressed: bool, fin: bool) -> Result<(), String> {
-        if buf.len() as u64 > MAX_SERVER_FRAME {
-            return Err("server message over 16 MiB".into());
+        if buf.len() as u64 > MAX_PEER_FRAME {
+            return Err(format!("{} message over 16 MiB", self.role.peer()));
         }
         if !fin {
             self.msg = Some((op, buf, compressed));
@@ -141,10 +138,10 @@ impl ServerCheck {
         }
         let plain = match (&mut self.pmd, compressed) {
             (Some((params, inflater)), true) => {
-                if params.server_no_context_takeover {
+                if self.role.inflate_params(params).1 {
                     *inflater = flate2::Decompress::new(false);
                 }
-                deflate::inflate_with(inflater, &buf, MAX_SERVER_FRAME as usize)
+                deflate::inflate_with(inflater, &buf, MAX_PEER_FRAME as usize)
                     .map_err(|e| format!("compressed message does not inflate: {e}"))?
             }
             _ => buf,
@@ -166,7 +163,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn server_check_catches_malformed_frames() {
+    fn peer_check_catches_malformed_frames() {
         let bad: [&[u8]; 6] = [
             &[0x81, 0x81, 1, 2, 3, 4, b'x' ^ 1],
             &[0xc1, 0x01, b'x'],
@@ -176,11 +173,11 @@ mod tests {
             &[0x81, 0x01, 0xff],
         ];
         for b in bad {
-            let mut c = ServerCheck::new(None);
+            let mut c = PeerCheck::new(Role::Client, None);
             c.push(b);
             assert!(c.problem.is_some(), "{b:02x?}");
         }
-        let mut c = ServerCheck::new(None);
+        let mut c = PeerCheck::new(Role::Client, None);
         c.expect_text = Some(b"hi!".to_vec());
         // An unsolicited text first, then the fragmented "hi!" with a ping inside.
         c.push(&[0x81, 0x02, b'n', b'o']);
@@ -191,5 +188,11 @@ mod tests {
         assert_eq!(c.problem, None);
         assert!(c.echoed);
         assert_eq!(c.close, Some(Some(1000)));
+        // wsspec as server: the client's frames must be masked.
+        let mut c = PeerCheck::new(Role::Server, None);
+        c.push(&[0x81, 0x81, 1, 2, 3, 4, b'x' ^ 1]);
+        assert_eq!(c.problem, None);
+        c.push(&[0x81, 0x01, b'x']);
+        assert!(c.problem.is_some());
     }
 }

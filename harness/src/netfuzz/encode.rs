@@ -2,10 +2,11 @@
 //! and finishing a sequence so it ends on a frame boundary ([`prepare`]).
 
 use super::generate::Sequence;
-use super::model::{model, Model, ModelEnd};
+use super::model::{model_as, Model, ModelEnd};
 use super::source::SplitMix;
 use crate::case::{CloseStep, Handshake, Length, Mask, Payload, Step};
-use crate::engine::play::fragments;
+use crate::engine::play::{close_payload, fragments, frame_key};
+use crate::rules::Role;
 use crate::wire::frame::encode_frame;
 
 /// Largest filler appended to complete a frame whose length lies.
@@ -33,20 +34,20 @@ pub struct Prepared {
     /// Every byte sent after the handshake, in order.
     pub stream: Vec<u8>,
     pub model: Model,
+    /// wsspec's role (the steps' default masking and the model follow it).
+    pub role: Role,
 }
 
-fn mask_key(m: &Mask, rng: &mut SplitMix) -> Option<[u8; 4]> {
-    match m {
-        Mask::Auto => Some(
+/// The key the player would use, with its random keys drawn from `rng` (a client
+/// masks every frame, a server none).
+fn mask_key(m: &Mask, rng: &mut SplitMix, role: Role) -> Option<[u8; 4]> {
+    frame_key(m, || {
+        (role == Role::Client).then(|| {
             rng.next_u64().to_le_bytes()[..4]
                 .try_into()
-                .unwrap_or([0; 4]),
-        ),
-        Mask::None => None,
-        Mask::Key(k) => crate::case::decode_hex(k)
-            .ok()
-            .and_then(|b| b.try_into().ok()),
-    }
+                .unwrap_or([0; 4])
+        })
+    })
 }
 
 fn push_frame(out: &mut Vec<Piece>, wire: Vec<u8>, chop: Option<usize>, sync: bool) {
@@ -70,12 +71,12 @@ fn push_frame(out: &mut Vec<Piece>, wire: Vec<u8>, chop: Option<usize>, sync: bo
 }
 
 /// Encode steps as the player would (the player's random mask keys come from `rng`).
-pub(super) fn encode(steps: &[Step], rng: &mut SplitMix) -> Vec<Piece> {
+pub(super) fn encode(steps: &[Step], rng: &mut SplitMix, role: Role) -> Vec<Piece> {
     let mut out = Vec::new();
     for s in steps {
         match s {
             Step::Send(f) => {
-                let key = mask_key(&f.mask, rng);
+                let key = mask_key(&f.mask, rng, role);
                 let wire = encode_frame(
                     f.fin,
                     f.rsv,
@@ -93,20 +94,15 @@ pub(super) fn encode(steps: &[Step], rng: &mut SplitMix) -> Vec<Piece> {
                     fragments(&payload, m.fragment_size).into_iter().enumerate()
                 {
                     let op = if i == 0 { opcode } else { 0 };
-                    let key = mask_key(&Mask::Auto, rng);
+                    let key = mask_key(&Mask::Auto, rng, role);
                     let wire = encode_frame(fin, 0, op, key, Length::Minimal, piece);
                     push_frame(&mut out, wire, m.chop, m.sync);
                 }
             }
             Step::Close(c) => {
-                let mut payload = Vec::new();
-                if let Some(code) = c.code {
-                    payload.extend_from_slice(&code.to_be_bytes());
-                }
-                if let Some(r) = &c.reason {
-                    payload.extend(r.bytes());
-                }
-                let key = mask_key(&Mask::Auto, rng);
+                let reason = c.reason.as_ref().map(Payload::bytes).unwrap_or_default();
+                let payload = close_payload(c.code, &reason);
+                let key = mask_key(&Mask::Auto, rng, role);
                 push_frame(
                     &mut out,
                     encode_frame(true, 0, 8, key, Length::Minimal, &payload),
@@ -143,17 +139,23 @@ pub(super) fn encode(steps: &[Step], rng: &mut SplitMix) -> Vec<Piece> {
 /// open, then encode and model it. Mask keys come from `key_seed`, so the same
 /// sequence always gives the same bytes.
 pub fn prepare(seq: &Sequence, key_seed: u64) -> Prepared {
+    prepare_as(seq, key_seed, Role::Client)
+}
+
+/// [`prepare`] for wsspec in `role` (as server: frames unmasked, the model is a
+/// conformant echo client).
+pub fn prepare_as(seq: &Sequence, key_seed: u64, role: Role) -> Prepared {
     let mut rng = SplitMix::new(key_seed);
     let mut steps = seq.steps.clone();
-    let mut pieces = encode(&steps, &mut rng);
+    let mut pieces = encode(&steps, &mut rng, role);
     let mut stream: Vec<u8> = Vec::with_capacity(pieces.iter().map(|p| p.bytes.len()).sum());
     for p in &pieces {
         stream.extend_from_slice(&p.bytes);
     }
-    let mut m = model(&stream);
+    let mut m = model_as(&stream, role);
     let mut append =
         |step: Step, pieces: &mut Vec<Piece>, stream: &mut Vec<u8>, steps: &mut Vec<Step>| {
-            for p in encode(std::slice::from_ref(&step), &mut rng) {
+            for p in encode(std::slice::from_ref(&step), &mut rng, role) {
                 stream.extend_from_slice(&p.bytes);
                 pieces.push(p);
             }
@@ -165,7 +167,7 @@ pub fn prepare(seq: &Sequence, key_seed: u64) -> Prepared {
             ModelEnd::Open { pending: Some(n) } if n <= MAX_FILLER => {
                 let filler = Step::FramePayload(Payload::from_bytes(&vec![0u8; n as usize]));
                 append(filler, &mut pieces, &mut stream, &mut steps);
-                m = model(&stream);
+                m = model_as(&stream, role);
             }
             _ => break,
         }
@@ -183,6 +185,7 @@ pub fn prepare(seq: &Sequence, key_seed: u64) -> Prepared {
     Prepared {
         handshake: seq.handshake.clone(),
         model: m,
+        role,
         steps,
         pieces,
         frames,
@@ -205,7 +208,7 @@ mod tests {
                 p.model.end
             );
             assert_eq!(
-                encode(&p.steps, &mut SplitMix::new(n))
+                encode(&p.steps, &mut SplitMix::new(n), Role::Client)
                     .iter()
                     .map(|x| x.bytes.len())
                     .sum::<usize>(),
@@ -222,7 +225,7 @@ mod tests {
         eprintln!("generated in {:?}", t.elapsed());
         let t = std::time::Instant::now();
         for (n, s) in seqs.iter().enumerate() {
-            let _ = encode(&s.steps, &mut SplitMix::new(n as u64));
+            let _ = encode(&s.steps, &mut SplitMix::new(n as u64), Role::Client);
         }
         eprintln!("encoded in {:?}", t.elapsed());
         let t = std::time::Instant::now();

@@ -1,13 +1,14 @@
 //! Running one prepared sequence on a fresh connection (termination and
 //! well-formedness oracles) and the liveness probe.
 
-use super::check::ServerCheck;
+use super::check::PeerCheck;
 use super::encode::Prepared;
 use super::model::ModelEnd;
 use super::{Kind, Options};
 use crate::case::Length;
 use crate::engine::conn::{self, Io, Settings, Target};
 use crate::engine::opening::{self, Answer};
+use crate::rules::Role;
 use crate::wire::frame::encode_frame;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -120,7 +121,7 @@ pub(super) async fn execute(
             }
         }
     };
-    let mut check = ServerCheck::new(pmd);
+    let mut check = PeerCheck::new(Role::Client, pmd);
     check.push(&leftover);
     keep_received(&mut obs.received, &leftover);
     let must_answer_close = matches!(p.model.end, ModelEnd::Closed { .. });
@@ -266,7 +267,7 @@ pub(super) async fn probe(
         io.write_all(&frame)
             .await
             .map_err(|e| dead(e.to_string()))?;
-        let mut check = ServerCheck::new(None);
+        let mut check = PeerCheck::new(Role::Client, None);
         check.expect_text = Some(msg.as_bytes().to_vec());
         check.push(&opened.leftover);
         let mut buf = vec![0u8; 16 << 10];

@@ -4,14 +4,16 @@
 use super::encode::{encode, prepare, Prepared};
 use super::execute::check_once;
 use super::generate::{send, Sequence};
-use super::model::{model, ModelEnd};
+use super::model::{model_as, ModelEnd};
 use super::shrink::{fires, shrink, Keeper};
 use super::source::SplitMix;
 use super::{bugreport, crash, dedup_key, Finding, Kind, Options, PostMortem, Verification};
 use crate::case::builder::case as new_case;
-use crate::case::{Case, ExpectClose, FrameStep, Mask, OpName, Opcode, Step, WaitStep};
+use crate::case::{Case, ExpectClose, FrameStep, Mask, OpName, Opcode, Payload, Step, WaitStep};
 use crate::engine::conn::{Settings, Target};
+use crate::engine::play::close_payload;
 use crate::error::Error;
+use crate::rules::Role;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -36,10 +38,23 @@ pub fn finding_case(p: &Prepared, kind: Kind, detail: &str, seed: u64, n: u64) -
             "RFC 6455 §7.1.1, §7.1.2",
             "The server answers a valid close frame with a close frame and closes the TCP connection; it never keeps a connection the client ended.",
         ),
+        Kind::Malformed if p.role == Role::Server => (
+            "RFC 6455 §5.1-5.6, §7.4, §8.1",
+            "Everything the client sends is a valid client frame: masked, RSV 0, a known opcode, final control frames of at most 125 bytes, UTF-8 text, valid close codes.",
+        ),
         Kind::Malformed => (
             "RFC 6455 §5.1-5.6, §7.4, §8.1",
             "Everything the server sends is a valid server frame: unmasked, RSV 0, a known opcode, final control frames of at most 125 bytes, UTF-8 text, valid close codes.",
         ),
+    };
+    let requirement = if p.role == Role::Server && kind == Kind::Hang {
+        "The client answers a valid close frame with a close frame and closes the TCP connection once the server has closed it."
+    } else {
+        requirement
+    };
+    let command = match p.role {
+        Role::Client => "wsspec fuzz",
+        Role::Server => "wsspec fuzz --role client",
     };
     // The probe's error names a port: keep titles stable for a dead target.
     let title = match kind {
@@ -51,9 +66,12 @@ pub fn finding_case(p: &Prepared, kind: Kind, detail: &str, seed: u64, n: u64) -
     let mut c = new_case(&id, &title)
         .rfc(rfc)
         .requirement(&format!(
-            "{requirement} Found by `wsspec fuzz --seed {seed}`, sequence {n}."
+            "{requirement} Found by `{command} --seed {seed}`, sequence {n}."
         ))
         .build();
+    if p.role == Role::Server {
+        c.role = Some(Role::Server);
+    }
     c.steps = p.steps.clone();
     c.handshake = p.handshake.clone();
     c.expect.ok = p.model.events.clone();
@@ -69,7 +87,7 @@ pub fn finding_case(p: &Prepared, kind: Kind, detail: &str, seed: u64, n: u64) -
             wrong_code_fatal: false,
         },
         ModelEnd::Failed { codes, .. } => {
-            peer_must_close(&mut c.steps, !p.model.events.is_empty());
+            peer_must_close(&mut c.steps, !p.model.events.is_empty(), p.role);
             ExpectClose {
                 closed_by_me: false,
                 codes: codes.clone(),
@@ -81,7 +99,7 @@ pub fn finding_case(p: &Prepared, kind: Kind, detail: &str, seed: u64, n: u64) -
             }
         }
         ModelEnd::Open { .. } | ModelEnd::Unknown(_) => {
-            peer_must_close(&mut c.steps, !p.model.events.is_empty());
+            peer_must_close(&mut c.steps, !p.model.events.is_empty(), p.role);
             ExpectClose {
                 closed_by_me: false,
                 codes: vec![1002, 1007, 1009],
@@ -102,9 +120,9 @@ pub fn finding_case(p: &Prepared, kind: Kind, detail: &str, seed: u64, n: u64) -
 /// that breaks it: a server that closes with our later bytes unread resets the
 /// connection (tokio-tungstenite does), and a reset can destroy replies the tester
 /// has not read yet.
-fn peer_must_close(steps: &mut Vec<Step>, replies_first: bool) {
+fn peer_must_close(steps: &mut Vec<Step>, replies_first: bool, role: Role) {
     if replies_first {
-        if let Some(k) = first_violation(steps) {
+        if let Some(k) = first_violation(steps, role) {
             steps.insert(
                 k,
                 Step::Wait(WaitStep {
@@ -116,13 +134,8 @@ fn peer_must_close(steps: &mut Vec<Step>, replies_first: bool) {
     }
     for s in steps.iter_mut() {
         if let Step::Close(c) = s {
-            let mut payload = Vec::new();
-            if let Some(code) = c.code {
-                payload.extend_from_slice(&code.to_be_bytes());
-            }
-            if let Some(r) = &c.reason {
-                payload.extend(r.bytes());
-            }
+            let reason = c.reason.as_ref().map(Payload::bytes).unwrap_or_default();
+            let payload = close_payload(c.code, &reason);
             *s = Step::Send(FrameStep {
                 opcode: Opcode::Named(OpName::Close),
                 ..send(8, payload, true, Mask::Auto)
@@ -133,16 +146,16 @@ fn peer_must_close(steps: &mut Vec<Step>, replies_first: bool) {
 }
 
 /// Index of the step after which the model first says the connection fails.
-fn first_violation(steps: &[Step]) -> Option<usize> {
+fn first_violation(steps: &[Step], role: Role) -> Option<usize> {
     // Mask keys do not change the verdict: lying frames carry explicit keys.
     let mut stream = Vec::new();
     let mut rng = SplitMix::new(0);
     for (k, step) in steps.iter().enumerate() {
-        for p in encode(std::slice::from_ref(step), &mut rng) {
+        for p in encode(std::slice::from_ref(step), &mut rng, role) {
             stream.extend_from_slice(&p.bytes);
         }
         if matches!(
-            model(&stream).end,
+            model_as(&stream, role).end,
             ModelEnd::Failed { .. } | ModelEnd::Unknown(_)
         ) {
             return Some(k);
@@ -164,7 +177,7 @@ async fn verify(
         async move {
             let t = Target::parse(&url).ok()?;
             let r = crate::engine::run_case(&t, &settings, &case, 0).await;
-            Some(!crate::cli::is_failure(&r, false))
+            Some(!r.fails(false))
         }
     };
     if let Ok(s) = crate::server::start(0).await {
@@ -181,7 +194,7 @@ async fn verify(
         }
         if let Some(t) = t {
             let r = crate::engine::run_case(&t, settings, case, 0).await;
-            v.target_fails = Some(crate::cli::is_failure(&r, false));
+            v.target_fails = Some(r.fails(false));
         }
     }
     v

@@ -2,6 +2,7 @@
 //! a tester records and how the connection ends).
 
 use crate::case::{Event, Payload};
+use crate::rules::Role;
 use crate::wire::close_code;
 use crate::wire::frame::FrameDecoder;
 use crate::wire::utf8::{Utf8Status, Utf8Validator};
@@ -39,6 +40,13 @@ pub struct Model {
 /// limit). Text is validated per frame, as the conformant servers in this crate and
 /// tungstenite do.
 pub fn model(stream: &[u8]) -> Model {
+    model_as(stream, Role::Client)
+}
+
+/// The same for wsspec in `role`: as client the peer is an echo server and our frames
+/// must be masked; as server the peer is an echo client (Autobahn's client drivers
+/// echo like that) and our frames must not be (RFC 6455 §5.1). The rest is the same.
+pub fn model_as(stream: &[u8], role: Role) -> Model {
     let mut d = FrameDecoder::new(MODEL_MAX);
     d.push(stream);
     let mut events = Vec::new();
@@ -90,8 +98,11 @@ pub fn model(stream: &[u8]) -> Model {
                 end: ModelEnd::Unknown(format!("a frame of {} bytes", f.declared_len)),
             };
         }
-        if f.mask.is_none() {
-            return fail(events, &[1002], "unmasked client frame");
+        // Our frames must be masked exactly when the peer is a server.
+        match (role.peer().peer_masks(), f.mask.is_some()) {
+            (true, false) => return fail(events, &[1002], "unmasked client frame"),
+            (false, true) => return fail(events, &[1002], "masked server frame"),
+            _ => {}
         }
         if f.rsv != 0 {
             return fail(events, &[1002], "RSV bits without an extension");
@@ -194,5 +205,14 @@ mod tests {
         assert_eq!(m.end, ModelEnd::Open { pending: Some(7) });
         let m = model(&encode_frame(true, 0, 2, k, Length::Claim(u64::MAX), b""));
         assert!(matches!(m.end, ModelEnd::Failed { .. }));
+        // An echo client: our frames must not be masked.
+        let m = model_as(&f(true, 1, b"x"), Role::Server);
+        assert!(matches!(m.end, ModelEnd::Failed { ref codes, .. } if codes == &[1002]));
+        let m = model_as(
+            &encode_frame(true, 0, 1, None, Length::Minimal, b"x"),
+            Role::Server,
+        );
+        assert_eq!(m.end, ModelEnd::Open { pending: None });
+        assert_eq!(m.events.len(), 1);
     }
 }
