@@ -29,6 +29,8 @@ pub(super) struct PeerCheck {
     /// nothing kept: unsolicited texts can neither fill memory nor crowd it out).
     pub(super) expect_text: Option<Vec<u8>>,
     pub(super) echoed: bool,
+    /// Complete messages and pongs received (before any problem).
+    pub(super) events: usize,
 }
 
 impl PeerCheck {
@@ -43,6 +45,7 @@ impl PeerCheck {
             pmd: pmd.map(|p| (p, flate2::Decompress::new(false))),
             expect_text: None,
             echoed: false,
+            events: 0,
         }
     }
 
@@ -114,6 +117,9 @@ impl PeerCheck {
                     };
                     self.close = Some(code);
                 }
+                if f.opcode == 10 {
+                    self.events += 1;
+                }
                 Ok(())
             }
             0 => {
@@ -154,6 +160,7 @@ impl PeerCheck {
                 self.echoed = true;
             }
         }
+        self.events += 1;
         Ok(())
     }
 }

@@ -4,13 +4,15 @@
 use super::generate::Sequence;
 use super::model::{model_as, Model, ModelEnd};
 use super::source::SplitMix;
-use crate::case::{CloseStep, Handshake, Length, Mask, Payload, Step};
+use crate::case::{CloseStep, Handshake, Length, Mask, Payload, Step, WaitStep};
 use crate::engine::play::{close_payload, fragments, frame_key};
 use crate::rules::Role;
 use crate::wire::frame::encode_frame;
 
 /// Largest filler appended to complete a frame whose length lies.
 const MAX_FILLER: u64 = 1 << 20;
+/// Seconds an echo client gets for its replies before our closing close frame.
+const REPLY_WAIT: f64 = 0.5;
 
 /// One write (or, with `flush`, one write followed by a flush and a yield, so the
 /// pieces of a chopped frame leave as separate segments).
@@ -20,6 +22,9 @@ pub(super) struct Piece {
     pub(super) flush: bool,
     /// Frames that end in this piece.
     pub(super) frames: u32,
+    /// A pause of at most this many seconds before the next piece, cut short once the
+    /// peer has sent every event the model expects (a [`Step::Wait`]).
+    pub(super) pause: Option<f64>,
 }
 
 /// A sequence ready to run: the final steps (with filler and closing close added as
@@ -59,6 +64,7 @@ fn push_frame(out: &mut Vec<Piece>, wire: Vec<u8>, chop: Option<usize>, sync: bo
                     bytes: c.to_vec(),
                     flush: true,
                     frames: u32::from(i + 1 == count),
+                    pause: None,
                 });
             }
         }
@@ -66,6 +72,7 @@ fn push_frame(out: &mut Vec<Piece>, wire: Vec<u8>, chop: Option<usize>, sync: bo
             bytes: wire,
             flush: sync,
             frames: 1,
+            pause: None,
         }),
     }
 }
@@ -116,6 +123,13 @@ pub(super) fn encode(steps: &[Step], rng: &mut SplitMix, role: Role) -> Vec<Piec
                 bytes: p.bytes(),
                 flush: true,
                 frames: 0,
+                pause: None,
+            }),
+            Step::Wait(w) => out.push(Piece {
+                bytes: Vec::new(),
+                flush: true,
+                frames: 0,
+                pause: Some(w.seconds),
             }),
             _ => {}
         }
@@ -180,6 +194,21 @@ pub fn prepare_as(seq: &Sequence, key_seed: u64, role: Role) -> Prepared {
         append(close, &mut pieces, &mut stream, &mut steps);
         // A valid close on a frame boundary: the events stay, the server answers.
         m.end = ModelEnd::Closed { code: Some(1000) };
+    }
+    // An echo client answers in its own time: our closing close frame waits for the
+    // replies (a client that reads the close first may drop its pending echoes).
+    if role == Role::Server && matches!(m.end, ModelEnd::Closed { .. }) && !m.events.is_empty() {
+        if let Some(k) = steps.iter().rposition(|s| matches!(s, Step::Close(_))) {
+            steps.insert(
+                k,
+                Step::Wait(WaitStep {
+                    seconds: REPLY_WAIT,
+                    tag: None,
+                }),
+            );
+            // Server frames take no random keys: the same bytes again, with the pause.
+            pieces = encode(&steps, &mut SplitMix::new(key_seed), role);
+        }
     }
     let frames = pieces.iter().map(|p| u64::from(p.frames)).sum();
     Prepared {

@@ -10,13 +10,13 @@ use crate::engine::conn::{self, Io, Settings, Target};
 use crate::engine::opening::{self, Answer};
 use crate::rules::Role;
 use crate::wire::frame::encode_frame;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{sleep_until, Instant};
 
 /// Hard cap on one sequence's connection, whatever happens.
-const SEQUENCE_CAP: Duration = Duration::from_secs(15);
+pub(super) const SEQUENCE_CAP: Duration = Duration::from_secs(15);
 /// Most bytes of the target's answer kept for a finding's report.
 const RECEIVED_CAP: usize = 64 << 10;
 
@@ -32,6 +32,8 @@ pub(super) struct Observed {
     pub(super) received: Vec<u8>,
     /// Its answer to an altered handshake (head only).
     pub(super) answer_head: Option<Vec<u8>>,
+    /// The text [`exchange`] was asked to wait for came back.
+    pub(super) echoed: bool,
 }
 
 pub(super) fn settings_for(opts: &Options) -> Settings {
@@ -121,18 +123,58 @@ pub(super) async fn execute(
             }
         }
     };
-    let mut check = PeerCheck::new(Role::Client, pmd);
-    check.push(&leftover);
-    keep_received(&mut obs.received, &leftover);
+    exchange(
+        io,
+        &leftover,
+        pmd,
+        Role::Client,
+        p,
+        timeout,
+        hard,
+        None,
+        &mut obs,
+    )
+    .await;
+    obs
+}
+
+/// The part of a run after the opening handshake, for either role: write the
+/// sequence while checking what the peer sends, then the closing oracles (our close
+/// answered when the model says it must be, the connection ended after our FIN).
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn exchange(
+    io: Box<dyn Io>,
+    leftover: &[u8],
+    pmd: Option<crate::wire::extensions::PmdParams>,
+    role: Role,
+    p: &Prepared,
+    timeout: Duration,
+    hard: Instant,
+    expect_text: Option<Vec<u8>>,
+    obs: &mut Observed,
+) {
+    let mut check = PeerCheck::new(role, pmd);
+    check.expect_text = expect_text;
+    check.push(leftover);
+    keep_received(&mut obs.received, leftover);
     let must_answer_close = matches!(p.model.end, ModelEnd::Closed { .. });
     let (mut rd, wr) = tokio::io::split(io);
     let sent_frames = AtomicU64::new(0);
     let sent_bytes = AtomicU64::new(0);
+    // Events the peer has sent so far, for pauses that end early once all came.
+    let seen = AtomicUsize::new(check.events);
+    let want = p.model.events.len();
     let pieces = &p.pieces;
-    let (sf, sb) = (&sent_frames, &sent_bytes);
+    let (sf, sb, seen_ref) = (&sent_frames, &sent_bytes, &seen);
     let write_all = async move {
         let mut wr = wr;
         for piece in pieces {
+            if let Some(secs) = piece.pause {
+                let until = Instant::now() + Duration::from_secs_f64(secs.clamp(0.0, 5.0));
+                while seen_ref.load(Ordering::Relaxed) < want && Instant::now() < until {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+            }
             if wr.write_all(&piece.bytes).await.is_err() {
                 return wr;
             }
@@ -175,6 +217,7 @@ pub(super) async fn execute(
             r = rd.read(&mut buf) => match r {
                 Ok(n) if n > 0 => {
                     check.push(&buf[..n]);
+                    seen.store(check.events, Ordering::Relaxed);
                     keep_received(&mut obs.received, &buf[..n]);
                     if phase == Phase::AwaitClose && check.close.is_some() {
                         phase = Phase::AwaitEof;
@@ -212,7 +255,7 @@ pub(super) async fn execute(
         // A hang is the later symptom; malformed output is what went wrong first.
         obs.finding = Some((Kind::Malformed, problem));
     }
-    obs
+    obs.echoed = check.echoed;
 }
 
 fn keep_received(kept: &mut Vec<u8>, more: &[u8]) {

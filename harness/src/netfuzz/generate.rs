@@ -1,11 +1,12 @@
 //! Generating sequences: valid traffic with rule-breaking steps mixed in, and
 //! mutated opening handshakes, from a seeded byte source.
 
-use super::source::source;
+use super::source::{source, SplitMix};
 use crate::case::{
     CloseStep, FrameStep, Handshake, HandshakeExpect, HandshakeOutcome, Length, Mask, MessageStep,
     Opcode, Payload, Step,
 };
+use crate::rules::Role;
 use arbitrary::Unstructured;
 use std::collections::BTreeSet;
 
@@ -22,6 +23,30 @@ pub fn generate(seed: u64, n: u64, max_steps: usize) -> Sequence {
     let mut u = Unstructured::new(&src);
     // Running out of bytes only makes later choices default to their minimum.
     gen_sequence(&mut u, max_steps.max(1))
+}
+
+/// Sequence `n` of `seed` for wsspec in `role`. As server (fuzzing a client) there is
+/// no opening request to mutate, and masking is the other way round: frames the
+/// client generator would mask go unmasked, and its unmasked rule breakers go masked
+/// (with a key drawn from the same seed).
+pub fn generate_as(seed: u64, n: u64, max_steps: usize, role: Role) -> Sequence {
+    let mut seq = generate(seed, n, max_steps);
+    if role == Role::Server {
+        seq.handshake = None;
+        let mut rng = SplitMix::new(seed ^ n.rotate_left(17));
+        for step in &mut seq.steps {
+            if let Step::Send(f) = step {
+                f.mask = match f.mask {
+                    Mask::None => {
+                        let k = rng.next_u64().to_le_bytes();
+                        Mask::Key(crate::case::encode_hex(&k[..4]))
+                    }
+                    _ => Mask::None,
+                };
+            }
+        }
+    }
+    seq
 }
 
 fn pick<T: Copy>(u: &mut Unstructured, items: &[T]) -> T {
@@ -491,5 +516,24 @@ mod tests {
         ] {
             assert!(kinds.contains(k), "{k} never generated: {kinds:?}");
         }
+        // As server: no handshake mutations, the masking turned round.
+        let (mut masked, mut plain) = (0, 0);
+        for n in 0..300 {
+            let a = generate(5, n, 32);
+            let b = generate_as(5, n, 32, Role::Server);
+            assert_eq!(b.handshake, None);
+            assert_eq!(a.steps.len(), b.steps.len());
+            for (x, y) in a.steps.iter().zip(&b.steps) {
+                if let (Step::Send(x), Step::Send(y)) = (x, y) {
+                    assert_eq!(x.mask == Mask::None, y.mask != Mask::None);
+                    if y.mask == Mask::None {
+                        plain += 1;
+                    } else {
+                        masked += 1;
+                    }
+                }
+            }
+        }
+        assert!(plain > 10 * masked && masked > 0, "{plain} {masked}");
     }
 }

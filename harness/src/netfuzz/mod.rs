@@ -59,6 +59,7 @@
 
 use crate::engine::conn::Target;
 use crate::error::Error;
+use crate::rules::Role;
 use futures_util::future::BoxFuture;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -67,6 +68,7 @@ use tokio::time::Instant;
 
 mod bugreport;
 mod check;
+mod client;
 mod crash;
 mod encode;
 mod execute;
@@ -77,11 +79,11 @@ mod model;
 mod shrink;
 mod source;
 
-pub use encode::{prepare, Prepared};
+pub use encode::{prepare, prepare_as, Prepared};
 pub use finding::{finding_case, write_case};
-pub use generate::{generate, Sequence};
+pub use generate::{generate, generate_as, Sequence};
 pub use life::{Lifecycle, PostMortem, RestartCommand, Spawned};
-pub use model::{model, Model, ModelEnd};
+pub use model::{model, model_as, Model, ModelEnd};
 pub use source::SplitMix;
 
 use execute::{check_once, probe, settings_for};
@@ -113,6 +115,12 @@ pub struct Options {
     pub insecure: bool,
     /// No progress lines on stderr.
     pub quiet: bool,
+    /// wsspec's role. `Client` (the default) fuzzes the server at `url`; `Server`
+    /// fuzzes a client: `exec` is started for every sequence (see `client.rs`).
+    pub role: Role,
+    /// The client command line for the server role, with `{url}` where the URL to
+    /// connect to goes (shell-quoted); run through `sh -c`.
+    pub exec: Option<String>,
 }
 
 impl Options {
@@ -131,6 +139,17 @@ impl Options {
             verify: true,
             insecure: false,
             quiet: false,
+            role: Role::Client,
+            exec: None,
+        }
+    }
+
+    /// Defaults for fuzzing the client that `command` starts (`{url}` in it).
+    pub fn for_client(command: &str, seed: u64, duration: Duration) -> Options {
+        Options {
+            role: Role::Server,
+            exec: Some(command.to_string()),
+            ..Options::new("", seed, duration)
         }
     }
 }
@@ -245,6 +264,9 @@ pub async fn run(opts: &Options, restart: Option<Restart>) -> Result<Summary, Er
 /// [`RestartCommand`]): crashes are confirmed, shrunk and counted on fresh targets,
 /// deduplicated by how the process ended and its last output, and reported with both.
 pub async fn run_with(opts: &Options, life: Option<Box<dyn Lifecycle>>) -> Result<Summary, Error> {
+    if opts.role == Role::Server {
+        return client::run(opts).await;
+    }
     let mut restart = life;
     let mut target = Target::parse(&opts.url)?;
     target.insecure = opts.insecure;

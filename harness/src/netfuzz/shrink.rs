@@ -7,6 +7,7 @@ use super::generate::Sequence;
 use super::{crash, dedup_key, Kind, Lifecycle, Options, PostMortem};
 use crate::case::{FrameStep, Length, MessageStep, Payload, Step};
 use crate::engine::conn::{Settings, Target};
+use futures_util::future::BoxFuture;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -164,6 +165,51 @@ pub(super) async fn shrink(
     key_seed: u64,
     runs: &mut usize,
 ) -> Sequence {
+    let mut oracle = OnServer {
+        keeper,
+        settings,
+        opts,
+        kind,
+        key_seed,
+    };
+    shrink_with(opts, seq, runs, &mut oracle).await
+}
+
+/// Runs a candidate sequence and says whether the finding being shrunk still fires
+/// (`None`: the target is gone, stop shrinking).
+pub(super) trait Oracle: Send {
+    fn fires<'a>(&'a mut self, seq: &'a Sequence) -> BoxFuture<'a, Option<bool>>;
+}
+
+/// [`fires`] against a server target.
+struct OnServer<'k> {
+    keeper: &'k mut Keeper,
+    settings: &'k Settings,
+    opts: &'k Options,
+    kind: Kind,
+    key_seed: u64,
+}
+
+impl Oracle for OnServer<'_> {
+    fn fires<'a>(&'a mut self, seq: &'a Sequence) -> BoxFuture<'a, Option<bool>> {
+        Box::pin(fires(
+            self.keeper,
+            self.settings,
+            self.opts,
+            seq,
+            self.kind,
+            self.key_seed,
+        ))
+    }
+}
+
+/// Shrink `seq` while `oracle` says it still fires, within the run and time budgets.
+pub(super) async fn shrink_with(
+    opts: &Options,
+    seq: Sequence,
+    runs: &mut usize,
+    oracle: &mut dyn Oracle,
+) -> Sequence {
     let deadline = Instant::now() + opts.shrink_time;
     let mut best = seq;
     let budget = |runs: &usize| *runs < opts.shrink_runs && Instant::now() < deadline;
@@ -174,7 +220,7 @@ pub(super) async fn shrink(
             ..best.clone()
         };
         *runs += 1;
-        match fires(keeper, settings, opts, &cand, kind, key_seed).await {
+        match oracle.fires(&cand).await {
             Some(true) => best = cand,
             Some(false) => {}
             None => return best,
@@ -193,7 +239,7 @@ pub(super) async fn shrink(
                 continue;
             }
             *runs += 1;
-            match fires(keeper, settings, opts, &cand, kind, key_seed).await {
+            match oracle.fires(&cand).await {
                 Some(true) => best = cand,
                 Some(false) => i += chunk,
                 None => return best,
@@ -215,7 +261,7 @@ pub(super) async fn shrink(
             let mut cand = best.clone();
             cand.steps[i] = s;
             *runs += 1;
-            match fires(keeper, settings, opts, &cand, kind, key_seed).await {
+            match oracle.fires(&cand).await {
                 Some(true) => {
                     best = cand;
                     improved = true;
