@@ -449,7 +449,7 @@ impl Suite {
         let refs: Vec<&Case> = cases.iter().collect();
         let number = |c: &Case| cases.iter().position(|x| x.id == c.id).map_or(0, |i| i + 1);
         let client = &client;
-        let results = crate::runner::schedule(
+        let mut results = crate::runner::schedule(
             &refs,
             self.jobs,
             |case| {
@@ -475,6 +475,7 @@ impl Suite {
             |_| {},
         )
         .await;
+        crate::drive::check_fresh_keys(&mut results);
         Ok(Report {
             model: RunReport {
                 schema: SCHEMA_VERSION,

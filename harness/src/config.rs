@@ -1,5 +1,7 @@
-//! Autobahn's `fuzzingclient.json` spec, for `wsspec run --config FILE`: the servers to
-//! test and the cases to run, so that an existing Autobahn setup runs unchanged.
+//! Autobahn's spec files, so that an existing Autobahn setup runs unchanged:
+//! `fuzzingclient.json` for `wsspec run --config FILE` (the servers to test and the
+//! cases to run) and `fuzzingserver.json` for `wsspec serve --config FILE` (see
+//! [`load_server_spec`]).
 //!
 //! ```json
 //! {
@@ -192,6 +194,120 @@ pub fn parse(name: &str, text: &str) -> Result<Config, Error> {
     })
 }
 
+/// Autobahn's `fuzzingserver.json` (for `wsspec serve --config FILE`), as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServerSpec {
+    url: Option<String>,
+    #[serde(default)]
+    outdir: Option<String>,
+    #[serde(default)]
+    options: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default)]
+    protocols: Option<Vec<String>>,
+    #[serde(default)]
+    key: Option<String>,
+    #[serde(default)]
+    cert: Option<String>,
+    #[serde(default)]
+    webport: Option<serde_json::Value>,
+    #[serde(default)]
+    cases: Option<Vec<String>>,
+    #[serde(default, rename = "exclude-cases")]
+    exclude_cases: Vec<String>,
+    #[serde(default, rename = "exclude-agent-cases")]
+    exclude_agent_cases: BTreeMap<String, Vec<String>>,
+}
+
+/// Read a `fuzzingserver.json`: the selection and report settings as a [`Config`]
+/// without servers, and the address to listen on (host and port of its `url`).
+/// `options`, `protocols` (Autobahn never selects one either) and `webport` are
+/// ignored with a note; TLS (`wss://`, `key`, `cert`) is not served: an error.
+pub fn load_server_spec(path: &Path) -> Result<(Config, String), Error> {
+    let shown = path.display().to_string();
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Error::Io(format!("--config {shown}: {e}")))?;
+    parse_server_spec(&shown, &text)
+}
+
+/// Parse a `fuzzingserver.json`; see [`load_server_spec`].
+pub fn parse_server_spec(name: &str, text: &str) -> Result<(Config, String), Error> {
+    let raw: RawServerSpec = serde_json::from_str(text).map_err(|e| {
+        let full = e.to_string();
+        let suffix = format!(" at line {} column {}", e.line(), e.column());
+        let msg = full.strip_suffix(&suffix).unwrap_or(&full);
+        let hint = if msg.contains("unknown field `servers`") {
+            " (this is a fuzzingclient.json: use it with `wsspec run --config`)"
+        } else if msg.contains("unknown field") {
+            " (a fuzzingserver.json has url, outdir, options, protocols, key, cert, webport, \
+             cases, exclude-cases and exclude-agent-cases)"
+        } else {
+            ""
+        };
+        Error::Usage(format!("{name}:{}:{}: {msg}{hint}", e.line(), e.column()))
+    })?;
+    let url = raw.url.as_deref().map(str::trim).unwrap_or("");
+    if url.is_empty() {
+        return Err(Error::Usage(format!(
+            "{name}: no `url` to listen on (e.g. \"url\": \"ws://127.0.0.1:9001\")"
+        )));
+    }
+    let parsed = url::Url::parse(url)
+        .map_err(|e| Error::Usage(format!("{name}: url `{url}` does not parse: {e}")))?;
+    match parsed.scheme() {
+        "ws" => {}
+        "wss" => {
+            return Err(Error::Usage(format!(
+                "{name}: url `{url}`: wsspec serve does not serve TLS yet; use ws:// (a TLS \
+                 terminating proxy in front works)"
+            )))
+        }
+        s => {
+            return Err(Error::Usage(format!(
+                "{name}: url `{url}`: scheme {s} (must be ws://)"
+            )))
+        }
+    }
+    let host = match parsed.host() {
+        Some(url::Host::Ipv6(a)) => format!("[{a}]"),
+        Some(h) => h.to_string(),
+        None => "127.0.0.1".to_string(),
+    };
+    let listen = format!("{host}:{}", parsed.port().unwrap_or(80));
+    let mut notes = Vec::new();
+    if let Some(o) = raw.options.as_ref().filter(|o| !o.is_empty()) {
+        notes.push(format!(
+            "{name}: options {} ignored: wsspec's protocol settings are fixed",
+            keys(o)
+        ));
+    }
+    if raw.protocols.as_ref().is_some_and(|p| !p.is_empty()) {
+        notes.push(format!(
+            "{name}: protocols ignored: no subprotocol is selected (as in Autobahn)"
+        ));
+    }
+    if raw.key.is_some() || raw.cert.is_some() {
+        notes.push(format!("{name}: key/cert ignored: the url is ws://"));
+    }
+    if raw.webport.is_some() {
+        notes.push(format!(
+            "{name}: webport ignored: wsspec serves no web pages"
+        ));
+    }
+    Ok((
+        Config {
+            path: name.to_string(),
+            outdir: raw.outdir.map(PathBuf::from),
+            servers: Vec::new(),
+            cases: raw.cases,
+            exclude_cases: raw.exclude_cases,
+            exclude_agent_cases: raw.exclude_agent_cases.into_iter().collect(),
+            notes,
+        },
+        listen,
+    ))
+}
+
 fn keys(m: &serde_json::Map<String, serde_json::Value>) -> String {
     m.keys()
         .map(|k| format!("`{k}`"))
@@ -202,6 +318,29 @@ fn keys(m: &serde_json::Map<String, serde_json::Value>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fuzzingserver_spec_is_read_and_checked() {
+        let (c, listen) = parse_server_spec(
+            "fs.json",
+            r#"{"url": "ws://127.0.0.1:9001", "outdir": "./reports/clients",
+                "options": {"failByDrop": false}, "webport": 8080,
+                "cases": ["*"], "exclude-cases": ["9.*"], "exclude-agent-cases": {"a*": ["1.*"]}}"#,
+        )
+        .unwrap();
+        assert_eq!(listen, "127.0.0.1:9001");
+        assert_eq!(c.exclude_cases, ["9.*"]);
+        assert!(c.excluded_for("abc", "1.1.1") && !c.excluded_for("b", "1.1.1"));
+        assert_eq!(c.notes.len(), 2, "{:?}", c.notes);
+        let e = parse_server_spec("fs.json", r#"{"url": "ws://h:1", "servers": []}"#).unwrap_err();
+        assert!(e.to_string().contains("fuzzingclient.json"), "{e}");
+        let e = parse_server_spec("fs.json", r#"{"outdir": "x"}"#).unwrap_err();
+        assert!(e.to_string().contains("no `url`"), "{e}");
+        let e = parse_server_spec("fs.json", r#"{"url": "wss://h:1"}"#).unwrap_err();
+        assert!(e.to_string().contains("TLS"), "{e}");
+        let e = parse_server_spec("fs.json", "{\n  \"url\": 3\n}").unwrap_err();
+        assert!(e.to_string().starts_with("fs.json:2:"), "{e}");
+    }
 
     const AUTOBAHN_TEMPLATE: &str = r#"{
    "outdir": "./reports/servers",

@@ -77,8 +77,7 @@ pub use api::{Mismatch, Report, ServerAddress, Suite, BLESS_ENV};
 pub use error::Error;
 pub use report::model::{AgentReport, CaseResult, RunReport, Verdict};
 
-// The modules below are the command line's internals (and the test fixtures). They are
-// public for the binary, the integration tests and the fuzz targets, not as an API.
+// The modules below are the command line's internals. They are public for the binary, the integration tests and the fuzz targets, not as an API.
 #[doc(hidden)]
 pub mod case;
 #[doc(hidden)]
@@ -93,10 +92,6 @@ pub mod drive;
 pub mod engine;
 #[doc(hidden)]
 pub mod error;
-#[doc(hidden)]
-pub mod faulty;
-#[doc(hidden)]
-pub mod faulty_hs;
 #[doc(hidden)]
 pub mod fuzz;
 #[doc(hidden)]

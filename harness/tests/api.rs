@@ -9,8 +9,8 @@
 use futures_util::{SinkExt, StreamExt};
 use std::path::PathBuf;
 use tokio::net::{TcpListener, TcpStream};
-use wsspec::faulty::{self, Fault};
 use wsspec::{Suite, Verdict};
+use wsspec_testkit::faulty::{self, Fault};
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 

@@ -23,9 +23,9 @@ mod support;
 use std::time::{Duration, Instant};
 use wsspec::case::{encode_hex, Case, Payload, Step};
 use wsspec::engine::conn::{Settings, Target};
-use wsspec::faulty_hs::{self, HsFault};
 use wsspec::report::model::{CaseResult, Verdict};
 use wsspec::wire::deflate;
+use wsspec_testkit::faulty_hs::{self, HsFault};
 
 use Verdict::{Failed as F, Informational as INFO, NonStrict as NS, Ok as OK};
 

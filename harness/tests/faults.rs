@@ -1,5 +1,5 @@
 //! Fault injection over real sockets: each deliberately broken server of
-//! `wsspec::faulty` is run through the whole built-in catalogue (Autobahn's 247 cases of
+//! `wsspec_testkit::faulty` is run through the whole built-in catalogue (Autobahn's 247 cases of
 //! sections 1–7 and 10), and the verdicts must be exactly what Autobahn's judging gives:
 //! every case the broken rule touches fails (or is NON-STRICT where Autobahn says so),
 //! every other case passes strictly.
@@ -19,8 +19,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use wsspec::case::builder::*;
 use wsspec::case::{Case, Step};
 use wsspec::engine::conn::{Settings, Target};
-use wsspec::faulty::{self, Fault};
 use wsspec::report::model::{CaseResult, Verdict};
+use wsspec_testkit::faulty::{self, Fault};
 
 /// One fault run at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

@@ -1,5 +1,5 @@
 //! CI gating as a user meets it: the real binary over real sockets, against the embedded
-//! server and against deliberately broken servers (`wsspec::faulty`) started in the
+//! server and against deliberately broken servers (`wsspec_testkit::faulty`) started in the
 //! test's own runtime.
 //!
 //! * `--known-failing` / `--known-flaky`: stale entries, expected failures, flaky cases;
@@ -15,7 +15,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Output};
-use wsspec::faulty::{self, Fault, FaultyServer};
+use wsspec_testkit::faulty::{self, Fault, FaultyServer};
 
 /// One test's runs at a time.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());

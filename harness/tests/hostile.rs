@@ -7,8 +7,8 @@
 use std::time::{Duration, Instant};
 use wsspec::case::Case;
 use wsspec::engine::conn::{probe, Settings, Target};
-use wsspec::faulty::{self, Hostile};
 use wsspec::report::model::{CaseResult, Verdict};
+use wsspec_testkit::faulty::{self, Hostile};
 
 /// A sample across the sections: plain echoes (1.1.1, chopped 1.1.8, 10.1.1), a case
 /// the peer must fail (2.5, 3.1, 4.1.1), fragmentation with a delay (5.19), UTF-8 (valid,

@@ -325,3 +325,93 @@ async fn tungstenite_client_on_wsspecs_client_cases() {
         .collect();
     assert_eq!(got, want, "failing cases:\n{}", failing.join("\n"));
 }
+
+/// Autobahn's fuzzingserver.json drives `wsspec serve`: where to listen, the cases,
+/// exclude-agent-cases and outdir; an Autobahn driver runs through it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_reads_autobahns_fuzzingserver_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = dir.path().join("clients");
+    let spec = dir.path().join("fuzzingserver.json");
+    std::fs::write(
+        &spec,
+        serde_json::json!({
+            "url": format!("ws://127.0.0.1:{port}"),
+            "outdir": out,
+            "options": {"failByDrop": false},
+            "cases": ["1.1.1", "1.1.2", "2.1"],
+            "exclude-cases": ["2.1"],
+            "exclude-agent-cases": {"slow*": ["1.1.2"]},
+        })
+        .to_string(),
+    )
+    .unwrap();
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = KillOnDrop(
+        std::process::Command::new(env!("CARGO_BIN_EXE_wsspec"))
+            .args(["serve", "--config", spec.to_str().unwrap(), "-q"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("ws://127.0.0.1:{port}");
+    // Wait for it to listen.
+    let mut count = None;
+    for _ in 0..100 {
+        if let Ok(Ok((mut ws, _))) = tokio::time::timeout(
+            Duration::from_secs(2),
+            tokio_tungstenite::connect_async(format!("{base}/getCaseCount")),
+        )
+        .await
+        {
+            if let Some(Ok(m)) = ws.next().await {
+                count = Some(m.into_text().unwrap().to_string());
+            }
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(count.as_deref(), Some("2"), "two cases after exclude-cases");
+    for n in 1..=2 {
+        run_case(&base, n, "slowclient").await;
+    }
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!(
+        "{base}/updateReports?agent=slowclient&shutdownOnComplete=true"
+    ))
+    .await
+    .unwrap();
+    while let Some(Ok(_)) = ws.next().await {}
+    let mut status = None;
+    for _ in 0..400 {
+        status = child.0.try_wait().unwrap();
+        if status.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = status.expect("the server stops after shutdownOnComplete");
+    assert_eq!(status.code(), Some(0));
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("autobahn/index.json")).unwrap())
+            .unwrap();
+    let cases: Vec<&String> = index["slowclient"].as_object().unwrap().keys().collect();
+    assert_eq!(cases, ["1.1.1"], "1.1.2 is excluded for slow*");
+    let one: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("autobahn/slowclient_case_1_1_1.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(one["isServer"], true);
+    assert_eq!(one["case"], 1);
+}

@@ -1,5 +1,5 @@
 //! `wsspec fuzz --spawn` and `--restart` end to end, against the planted crash run as a
-//! process of its own (`wsspec faulty-server --fault crash-on-pattern`, which aborts
+//! process of its own (`wsspec-testkit server --fault crash-on-pattern`, which aborts
 //! when the bug fires):
 //!
 //! * the crash is found, confirmed on fresh processes (rate), shrunk to the minimal
@@ -10,19 +10,48 @@
 //! * a server wsspec does not own comes back through `--restart` (a command that
 //!   leaves it running in the background).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 fn wsspec() -> &'static str {
     env!("CARGO_BIN_EXE_wsspec")
 }
 
+/// The test fixtures' binary. A dev-dependency builds only the library of
+/// wsspec-testkit, so its binary is built here once, into this test's target directory.
+fn testkit() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        // <target>/<profile>/deps/spawn-HASH
+        let exe = std::env::current_exe().unwrap();
+        let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
+        let target = profile_dir.parent().unwrap();
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.args([
+            "build",
+            "--quiet",
+            "-p",
+            "wsspec-testkit",
+            "--bin",
+            "wsspec-testkit",
+        ])
+        .env("CARGO_TARGET_DIR", target);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("running cargo build -p wsspec-testkit");
+        assert!(status.success(), "cargo build -p wsspec-testkit: {status}");
+        profile_dir.join("wsspec-testkit")
+    })
+}
+
 /// A server command line carrying `marker` in its environment (found in /proc).
 fn server_cmd(fault: &str, marker: &str) -> String {
     format!(
-        "env WSSPEC_TEST_MARK={marker} {} faulty-server --fault {fault} --port {{port}}",
-        wsspec()
+        "env WSSPEC_TEST_MARK={marker} {} server --fault {fault} --port {{port}}",
+        testkit().display()
     )
 }
 

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Install the third-party WebSocket echo peers used by wsspec's tests:
+# Install the third-party WebSocket peers used by wsspec's tests:
 #   - Python `websockets` (latest from PyPI) into scripts/peers/.venv
 #   - Node `ws` (locked by package.json + package-lock.json) into scripts/peers/node_modules
+# The same two installs serve the echo servers (websockets_echo.py, ws_echo.js) and the
+# Autobahn client drivers (websockets_client.py, ws_client.js); the check below makes
+# sure each library has the server and client API those files use.
 #
 # Idempotent: a second run only checks what is already there (no network).
 # Set PEERS_UPGRADE=1 to re-resolve the latest `websockets` from PyPI.
@@ -68,7 +71,10 @@ trap 'rm -f "$LOG"' EXIT
 # ---------------------------------------------------------------- websockets
 command -v python3 >/dev/null 2>&1 || skip websockets PyPI "python3 not found on PATH"
 
-ws_py_version() { "$PY" -c 'import websockets; print(websockets.__version__)' 2>/dev/null; }
+ws_py_version() {
+    "$PY" -c 'import websockets, websockets.asyncio.server, websockets.asyncio.client
+print(websockets.__version__)' 2>/dev/null
+}
 
 # A venv whose interpreter no longer runs (python3 replaced) is rebuilt.
 if [[ -e "$VENV" ]] && ! "$PY" -c '' >/dev/null 2>&1; then

@@ -275,6 +275,12 @@ pub(crate) fn wsspec_bin(root: &Path) -> PathBuf {
         .join("debug/wsspec")
 }
 
+/// The test fixtures' binary (`cargo build -p wsspec-testkit`): fault-injected servers
+/// and clients.
+pub(crate) fn testkit_bin(root: &Path) -> PathBuf {
+    wsspec_bin(root).with_file_name("wsspec-testkit")
+}
+
 /// Run `scripts/peers/setup.sh`; `Some(reason)` when it could not install everything.
 pub(crate) fn install_peers(root: &Path) -> Result<Option<String>> {
     let setup = root.join("scripts/peers/setup.sh");
@@ -392,6 +398,27 @@ impl Running {
                 }
             }
         }
+    }
+}
+
+impl Running {
+    /// Send SIGINT (what `wsspec serve` takes as "write the reports and exit") and wait
+    /// up to `grace` for the process to end; dropping it afterwards cleans up the rest.
+    pub(crate) fn interrupt(&mut self, grace: Duration) -> Option<std::process::ExitStatus> {
+        if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
+            // SAFETY: kill(2) on the pid of a child we spawned and have not reaped yet.
+            unsafe {
+                libc::kill(pid, libc::SIGINT);
+            }
+        }
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
     }
 }
 

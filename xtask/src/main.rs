@@ -11,13 +11,15 @@
 //!   gated by known-failing lists and compared with the committed baselines (`gate.rs`).
 //! * `cargo xtask man`   — the man pages (clap_mangen, through `wsspec generate-man`).
 //! * `cargo xtask oracle` — the real Autobahn|Testsuite (`wstest`) and wsspec against the
-//!   same targets, verdicts compared case for case (`oracle.rs`).
+//!   same targets, verdicts compared case for case (`oracle.rs`); `--clients` the same
+//!   for real clients, wstest's fuzzing server against `wsspec serve` (`oracle_clients.rs`).
 
 mod bench;
 mod fuzz;
 mod fuzz_peers;
 mod gate;
 mod oracle;
+mod oracle_clients;
 
 use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
@@ -40,17 +42,23 @@ tasks:
                      then `wsspec diff DIR/NAME.json` against the run's index.json
                      (DIR defaults to reports/baseline; reports in reports/gate/NAME);
                      --update rewrites the baselines instead of comparing
-  oracle [--fast] [--targets A,B] [--cases P,Q] [--wstest-timeout SECS] [--keep]
-         [--rejudge DIR]
+  oracle [--fast] [--clients [--wstest-only]] [--targets A,B] [--cases P,Q]
+         [--wstest-timeout SECS] [--keep] [--rejudge DIR]
                      install the real Autobahn|Testsuite (scripts/autobahn/setup.sh),
                      run `wstest -m fuzzingclient` and `wsspec run --config` on one
                      spec against the embedded server and the websockets / ws peers
                      with and without permessage-deflate, and compare behavior,
                      behaviorClose and remoteCloseCode on the cases both produced;
                      differences must be listed in reports/oracle/known-differences.txt
-                     and every fault server (wsspec echo --fault NAME); --fast:
+                     and every fault server (wsspec-testkit server --fault NAME); --fast:
                      embedded server, sections 1-7 and 10, as CI runs it;
                      --rejudge DIR: compare a kept run again (after editing the list)
+                     --clients: the client half: the websockets / ws client drivers
+                     (scripts/peers/*_client.*, +-deflate) against `wstest -m
+                     fuzzingserver` and against `wsspec serve --listen`, compared the
+                     same way; --fast: websockets-client and ws-client, sections
+                     1-7 and 10; --wstest-only: only the wstest side (verdict counts
+                     and the cases not OK per client, reports kept)
   fuzz [--seconds N] [--smoke] [--asan] [--planted-bug] [--no-trace-compares]
        [TARGET...]
                      run the cargo-fuzz targets (default 10 s each; --smoke:

@@ -16,7 +16,7 @@
 //! | `websockets-deflate` | the same with permessage-deflate                  |
 //! | `ws`                 | Node `ws`, no compression                         |
 //! | `ws-deflate`         | the same with permessage-deflate                  |
-//! | `fault-NAME`         | `wsspec echo --fault NAME`, one per fault server |
+//! | `fault-NAME`         | `wsspec-testkit server --fault NAME`, one per fault |
 //!
 //! By default every target runs, on the Autobahn sections of which wsspec plays at
 //! least one case (`--cases` to choose; wstest alone needs about 15 minutes for all
@@ -31,8 +31,12 @@
 //! `--fast` (what `cargo xtask ci` runs): the embedded server only, sections 1–7 and 10
 //! (about 10 s of wstest). A tool or peer that cannot be installed or started fails the
 //! task when `CI` is set; otherwise it is skipped with a loud `SKIPPED` line on stderr.
+//!
+//! `--clients` runs the client half instead (`oracle_clients.rs`): real client drivers
+//! against `wstest -m fuzzingserver` and `wsspec serve`, judged with the same list.
 
 use crate::gate::{self, Running};
+use crate::oracle_clients;
 use anyhow::{bail, Context, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -41,7 +45,7 @@ use std::time::{Duration, Instant};
 use xshell::{cmd, Shell};
 
 /// The allow-list of known differences, relative to the project root.
-const KNOWN: &str = "reports/oracle/known-differences.txt";
+pub(crate) const KNOWN: &str = "reports/oracle/known-differences.txt";
 
 /// Autobahn's sections (what both tools are asked to run by default).
 const ALL_SECTIONS: &[&str] = &[
@@ -55,7 +59,8 @@ struct Target {
     name: String,
     /// Which installed peer it needs (`None`: a server of the wsspec binary).
     peer: Option<&'static str>,
-    /// Program (empty: the wsspec binary) and its arguments.
+    /// Program (empty: the wsspec binary; [`TESTKIT`]: the test fixtures' binary) and
+    /// its arguments.
     program: &'static str,
     args: Vec<String>,
 }
@@ -83,7 +88,7 @@ const PEERS: [(&str, &str, &str, &[&str]); 4] = [
     ),
 ];
 
-/// wsspec's fault-injected servers (`wsspec echo --fault NAME`), target `fault-NAME`:
+/// wsspec's fault-injected servers (`wsspec-testkit server --fault NAME`), `fault-NAME`:
 /// each breaks one rule, so the two tools must agree on how a broken server is judged.
 /// (`CrashOnPattern` is left out: it is a planted bug for the network fuzzer.)
 const FAULTS: [&str; 15] = [
@@ -103,6 +108,9 @@ const FAULTS: [&str; 15] = [
     "AcceptBadContinuation",
     "KeepTcpAfterClose",
 ];
+
+/// `Target::program` of the fault servers: the `wsspec-testkit` binary.
+const TESTKIT: &str = "wsspec-testkit";
 
 /// Every target, in the order they run.
 fn all_targets() -> Vec<Target> {
@@ -124,8 +132,8 @@ fn all_targets() -> Vec<Target> {
         v.push(Target {
             name: format!("fault-{f}"),
             peer: None,
-            program: "",
-            args: ["echo", "--port", "0", "--fault", f]
+            program: TESTKIT,
+            args: ["server", "--port", "0", "--fault", f]
                 .map(String::from)
                 .to_vec(),
         });
@@ -133,19 +141,26 @@ fn all_targets() -> Vec<Target> {
     v
 }
 
-struct Options {
+pub(crate) struct Options {
     fast: bool,
-    targets: Vec<String>,
-    cases: Vec<String>,
-    keep: bool,
+    /// The client half (`oracle_clients.rs`) instead of the server half.
+    clients: bool,
+    /// Client half: run only the wstest side.
+    pub(crate) wstest_only: bool,
+    pub(crate) targets: Vec<String>,
+    pub(crate) cases: Vec<String>,
+    pub(crate) keep: bool,
     /// Compare the reports of an earlier run (its directory) instead of running.
     rejudge: Option<String>,
-    wstest_timeout: Duration,
+    /// For each wstest run (client half: each client driver, on each side).
+    pub(crate) wstest_timeout: Duration,
 }
 
 fn parse(args: &[String]) -> Result<Options> {
     let mut o = Options {
         fast: false,
+        clients: false,
+        wstest_only: false,
         targets: Vec::new(),
         cases: Vec::new(),
         keep: false,
@@ -156,6 +171,8 @@ fn parse(args: &[String]) -> Result<Options> {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--fast" => o.fast = true,
+            "--clients" => o.clients = true,
+            "--wstest-only" => o.wstest_only = true,
             "--keep" => o.keep = true,
             "--rejudge" => {
                 o.rejudge = Some(it.next().context("--rejudge needs a directory")?.clone());
@@ -175,23 +192,29 @@ fn parse(args: &[String]) -> Result<Options> {
                 o.wstest_timeout = Duration::from_secs(v.parse().context("--wstest-timeout")?);
             }
             other => bail!(
-                "unknown oracle option `{other}` (use --fast, --targets A,B, --cases P,Q, \
-                 --wstest-timeout SECS, --keep, --rejudge DIR)"
+                "unknown oracle option `{other}` (use --fast, --clients, --wstest-only, \
+                 --targets A,B, --cases P,Q, --wstest-timeout SECS, --keep, --rejudge DIR)"
             ),
         }
     }
-    let all = all_targets();
+    if o.wstest_only && !o.clients {
+        bail!("--wstest-only goes with --clients");
+    }
+    let names: Vec<String> = if o.clients {
+        oracle_clients::target_names()
+    } else {
+        all_targets().into_iter().map(|k| k.name).collect()
+    };
     for t in &o.targets {
-        if !all.iter().any(|k| &k.name == t) {
-            let names: Vec<&str> = all.iter().map(|k| k.name.as_str()).collect();
+        if !names.contains(t) {
             bail!("unknown target `{t}` (targets: {})", names.join(", "));
         }
     }
     if o.targets.is_empty() {
-        o.targets = if o.fast {
-            vec!["embedded".into()]
-        } else {
-            all.iter().map(|t| t.name.clone()).collect()
+        o.targets = match (o.fast, o.clients) {
+            (true, false) => vec!["embedded".into()],
+            (true, true) => oracle_clients::FAST_CLIENTS.map(String::from).to_vec(),
+            (false, _) => names,
         };
     }
     if o.cases.is_empty() && o.fast {
@@ -204,7 +227,7 @@ fn parse(args: &[String]) -> Result<Options> {
 }
 
 /// Something that is not there: a failure in CI, a loud skip elsewhere.
-fn missing(what: &str) -> Result<()> {
+pub(crate) fn missing(what: &str) -> Result<()> {
     if std::env::var_os("CI").is_some() {
         bail!("{what} (CI is set: a missing dependency is a failure)");
     }
@@ -220,6 +243,9 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
         cmd!(sh, "cargo build --quiet -p wsspec").run()?;
         let dir = Path::new(dir);
         println!("xtask oracle: comparing the reports in {}", dir.display());
+        if o.clients {
+            return oracle_clients::compare(&gate::wsspec_bin(&root), &root, dir)?;
+        }
         return compare(&gate::wsspec_bin(&root), &root, dir)?;
     }
 
@@ -245,8 +271,11 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
         ));
     }
     let wstest = root.join(".tools/autobahn/venv/bin/wstest");
+    if o.clients {
+        return oracle_clients::run(sh, &o, &root.join(".tools/autobahn/venv/bin/python"));
+    }
 
-    cmd!(sh, "cargo build --quiet -p wsspec").run()?;
+    cmd!(sh, "cargo build --quiet -p wsspec -p wsspec-testkit").run()?;
     let bin = gate::wsspec_bin(&root);
     let mut o = o;
     if o.cases.is_empty() {
@@ -273,6 +302,8 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
         }
         let program = if t.program.is_empty() {
             bin.to_string_lossy().into_owned()
+        } else if t.program == TESTKIT {
+            gate::testkit_bin(&root).to_string_lossy().into_owned()
         } else {
             t.program.to_string()
         };
@@ -347,10 +378,22 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
 /// `wsspec diff --common --porcelain` of the two reports in `dir`, judged against the
 /// allow-list; the outer error is a harness problem, the inner one the oracle's verdict.
 fn compare(bin: &Path, root: &Path, dir: &Path) -> Result<Result<()>> {
+    let diffs = diff_porcelain(
+        bin,
+        &dir.join("wstest/index.json"),
+        &dir.join("wsspec/autobahn/index.json"),
+    )?;
+    let known = Known::read(&root.join(KNOWN))?;
+    judge(&diffs, &known)
+}
+
+/// `wsspec diff --common --porcelain OLD NEW`: one `KIND AGENT ID OLD NEW` row per case
+/// both files hold.
+pub(crate) fn diff_porcelain(bin: &Path, old: &Path, new: &Path) -> Result<String> {
     let out = Command::new(bin)
         .args(["diff", "--common", "--porcelain"])
-        .arg(dir.join("wstest/index.json"))
-        .arg(dir.join("wsspec/autobahn/index.json"))
+        .arg(old)
+        .arg(new)
         .env("NO_COLOR", "1")
         .output()
         .context("running wsspec diff")?;
@@ -361,14 +404,12 @@ fn compare(bin: &Path, root: &Path, dir: &Path) -> Result<Result<()>> {
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    let diffs = String::from_utf8(out.stdout).context("wsspec diff output")?;
-    let known = Known::read(&root.join(KNOWN))?;
-    judge(&diffs, &known)
+    String::from_utf8(out.stdout).context("wsspec diff output")
 }
 
 /// Autobahn's sections of which wsspec plays at least one case (running wstest on the
 /// others would only cost time: they are not compared).
-fn sections_wsspec_plays(bin: &Path) -> Result<Vec<String>> {
+pub(crate) fn sections_wsspec_plays(bin: &Path) -> Result<Vec<String>> {
     let out = Command::new(bin)
         .arg("cases")
         .env("NO_COLOR", "1")
@@ -470,12 +511,12 @@ fn run_wstest(wstest: &Path, dir: &Path, spec: &Path, timeout: Duration) -> Resu
 type Key = (String, String);
 
 /// The allow-list: key → (reason, line number).
-struct Known {
+pub(crate) struct Known {
     entries: BTreeMap<Key, (String, usize)>,
 }
 
 impl Known {
-    fn read(path: &Path) -> Result<Known> {
+    pub(crate) fn read(path: &Path) -> Result<Known> {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -484,7 +525,7 @@ impl Known {
         Known::parse(&text, path)
     }
 
-    fn parse(text: &str, path: &Path) -> Result<Known> {
+    pub(crate) fn parse(text: &str, path: &Path) -> Result<Known> {
         let mut entries = BTreeMap::new();
         for (i, line) in text.lines().enumerate() {
             let line = line.trim();
@@ -502,7 +543,10 @@ impl Known {
                     i + 1
                 );
             }
-            if target != "*" && !all_targets().iter().any(|t| t.name == target) {
+            if target != "*"
+                && !all_targets().iter().any(|t| t.name == target)
+                && !oracle_clients::is_client(target)
+            {
                 bail!("{}:{}: unknown target `{target}`", path.display(), i + 1);
             }
             let key = (target.to_string(), case.to_string());
@@ -535,7 +579,7 @@ struct Compared {
 
 /// Print the comparison; the outer error is a harness problem, the inner one the
 /// oracle's verdict (unlisted differences or stale entries).
-fn judge(porcelain: &str, known: &Known) -> Result<Result<()>> {
+pub(crate) fn judge(porcelain: &str, known: &Known) -> Result<Result<()>> {
     let mut rows = Vec::new();
     for line in porcelain.lines() {
         match line.split('\t').collect::<Vec<_>>().as_slice() {

@@ -9,7 +9,6 @@ mod fuzz;
 mod merge;
 mod run;
 mod serve;
-mod testing;
 
 pub use cases::{load_selection, load_selection_for, CasesArgs, Selection};
 pub use diff::DiffArgs;
@@ -82,9 +81,6 @@ pub enum Command {
         /// Directory for the pages (created if needed).
         dir: std::path::PathBuf,
     },
-    /// Serve a fault-injected echo server (testing wsspec itself; hidden).
-    #[command(hide = true)]
-    FaultyServer(testing::FaultyServerArgs),
     /// Test WebSocket clients: wsspec plays the server, as Autobahn's fuzzing server.
     ///
     /// Either client drivers written for Autobahn connect to --listen and run the
@@ -101,11 +97,6 @@ pub enum Command {
         /// Port on 127.0.0.1 (0 picks a free one).
         #[arg(long, default_value_t = 9001)]
         port: u16,
-        /// Serve a deliberately broken echo server instead, breaking one rule (a
-        /// `Fault` of wsspec's fault-injection tests, e.g. `NoPong`,
-        /// `AcceptLongControl`, `EchoAnyCloseCode`): to compare verdicts with other tools.
-        #[arg(long, value_name = "FAULT")]
-        fault: Option<String>,
     },
 }
 
@@ -175,35 +166,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::GenerateMan { dir } => generate_man(&dir),
         Command::Run(a) => rt.block_on(run::run(*a)),
         Command::Fuzz(a) => rt.block_on(fuzz::fuzz(a)),
-        Command::FaultyServer(a) => rt.block_on(testing::faulty_server(a)),
         Command::Serve(a) => rt.block_on(serve::serve(*a)),
-        Command::Echo {
-            port,
-            fault: Some(name),
-        } => {
-            let fault = crate::faulty::Fault::ALL
-                .into_iter()
-                .find(|f| format!("{f:?}").eq_ignore_ascii_case(&name))
-                .ok_or_else(|| {
-                    let names: Vec<String> = crate::faulty::Fault::ALL
-                        .iter()
-                        .map(|f| format!("{f:?}"))
-                        .collect();
-                    Error::Usage(format!(
-                        "unknown fault `{name}` (faults: {})",
-                        names.join(", ")
-                    ))
-                })?;
-            rt.block_on(async {
-                let s = crate::faulty::start_on(fault, port)
-                    .await
-                    .map_err(|e| Error::Io(format!("cannot listen on 127.0.0.1:{port}: {e}")))?;
-                println!("faulty echo server ({fault:?}) listening on {}", s.url());
-                let _ = tokio::signal::ctrl_c().await;
-                Ok(ExitCode::SUCCESS)
-            })
-        }
-        Command::Echo { port, fault: None } => rt.block_on(async {
+        Command::Echo { port } => rt.block_on(async {
             let s = server::start(port)
                 .await
                 .map_err(|e| Error::Io(format!("cannot listen on 127.0.0.1:{port}: {e}")))?;

@@ -356,7 +356,7 @@ pub(crate) async fn run(a: RunArgs) -> Result<ExitCode, Error> {
 /// The selection a spec asks for: its `cases` (unless --cases is given) and
 /// `exclude-cases` plus --exclude. Literal ids of Autobahn cases wsspec does not
 /// implement are dropped with a note, so that unmodified Autobahn specs run.
-fn spec_selection(c: &Config, cli: &Selection) -> Result<Selection, Error> {
+pub(crate) fn spec_selection(c: &Config, cli: &Selection) -> Result<Selection, Error> {
     let builtin: Vec<String> = catalogue::builtin()?.into_iter().map(|c| c.id).collect();
     let mut skipped = Vec::new();
     let mut keep = |ids: &[String]| -> Vec<String> {

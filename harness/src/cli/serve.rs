@@ -30,13 +30,15 @@ pub struct ServeArgs {
     /// /getCaseCount, /runCase?case=N&agent=A (N counts from 1 in the selection),
     /// /getCaseStatus, /getCaseInfo, /updateReports?agent=A (writes the reports;
     /// add &shutdownOnComplete=true to stop afterwards) and /stopServer.
-    #[arg(
-        long,
-        value_name = "ADDR",
-        default_value = "127.0.0.1:9001",
-        conflicts_with = "exec"
-    )]
-    pub listen: String,
+    /// Default: 127.0.0.1:9001, or the `url` of a --config spec.
+    #[arg(long, value_name = "ADDR", conflicts_with = "exec")]
+    pub listen: Option<String>,
+    /// Read an Autobahn fuzzingserver.json: its `url` is where to listen (unless
+    /// --listen), `cases`, `exclude-cases`, `exclude-agent-cases` and `outdir` apply
+    /// as with `run --config` (--cases replaces the spec's cases, --exclude adds,
+    /// --out overrides).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Instead of waiting for a driver, start this client command for every case, with
     /// `{url}` replaced by the case's URL (shell-quoted), e.g.
     /// `--exec 'python3 client.py {url}'`. The client must connect within --timeout
@@ -56,8 +58,9 @@ pub struct ServeArgs {
     #[arg(long, short = 'j', value_name = "N", default_value_t = exec_jobs())]
     pub jobs: usize,
     /// Directory for the reports (one agent per client name), as with `wsspec run`.
-    #[arg(long, value_name = "DIR", default_value = DEFAULT_OUT)]
-    pub out: PathBuf,
+    /// Default: reports/clients, or the `outdir` of a --config spec.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
     /// Do not write report files, only print.
     #[arg(long)]
     pub no_write: bool,
@@ -91,7 +94,32 @@ pub(crate) async fn serve(a: ServeArgs) -> Result<ExitCode, Error> {
     }
     let known_failing = gate::load(&a.known_failing, "--known-failing")?;
     let known_flaky = gate::load(&a.known_flaky, "--known-flaky")?;
-    let cases = super::load_selection_for(&a.select, Role::Server, a.quiet)?;
+    let spec = a
+        .config
+        .as_deref()
+        .map(crate::config::load_server_spec)
+        .transpose()?;
+    let selection = match &spec {
+        Some((c, _)) => {
+            for n in &c.notes {
+                eprintln!("wsspec: note: {n}");
+            }
+            super::run::spec_selection(c, &a.select)?
+        }
+        None => a.select.clone(),
+    };
+    let cases = super::load_selection_for(&selection, Role::Server, a.quiet)?;
+    let out = a
+        .out
+        .clone()
+        .or_else(|| spec.as_ref().and_then(|(c, _)| c.outdir.clone()))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_OUT));
+    let listen = a
+        .listen
+        .clone()
+        .or_else(|| spec.as_ref().map(|(_, l)| l.clone()))
+        .unwrap_or_else(|| "127.0.0.1:9001".to_string());
+    let config = spec.map(|(c, _)| c);
     let settings = Settings {
         open_handshake_timeout: Duration::from_secs_f64(a.timeout),
         ..Settings::default()
@@ -99,8 +127,8 @@ pub(crate) async fn serve(a: ServeArgs) -> Result<ExitCode, Error> {
     let started = crate::engine::utc_now();
     let t0 = Instant::now();
     let mut report = match &a.exec {
-        Some(cmd) => run_exec(&a, cmd, &cases, settings).await?,
-        None => run_listen(&a, cases, settings).await?,
+        Some(cmd) => run_exec(&a, cmd, &cases, settings, config.as_ref()).await?,
+        None => run_listen(&a, &listen, &out, cases, settings, config).await?,
     };
     report.started = started;
     report.duration_ms = t0.elapsed().as_millis() as u64;
@@ -114,8 +142,8 @@ pub(crate) async fn serve(a: ServeArgs) -> Result<ExitCode, Error> {
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     print!("{}", terminal::render(&report, color));
     if !a.no_write {
-        let files = crate::report::write_all(&report, &a.out)
-            .map_err(|e| Error::Io(format!("writing reports to {}: {e}", a.out.display())))?;
+        let files = crate::report::write_all(&report, &out)
+            .map_err(|e| Error::Io(format!("writing reports to {}: {e}", out.display())))?;
         let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
         println!("reports: {}", names.join(", "));
     }
@@ -130,12 +158,15 @@ pub(crate) async fn serve(a: ServeArgs) -> Result<ExitCode, Error> {
 
 async fn run_listen(
     a: &ServeArgs,
+    listen: &str,
+    out: &std::path::Path,
     cases: Vec<Case>,
     settings: Settings,
+    config: Option<crate::config::Config>,
 ) -> Result<RunReport, Error> {
-    let listener = tokio::net::TcpListener::bind(&a.listen)
+    let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .map_err(|e| Error::Io(format!("cannot listen on {}: {e}", a.listen)))?;
+        .map_err(|e| Error::Io(format!("cannot listen on {listen}: {e}")))?;
     let quiet = a.quiet;
     let count = cases.len();
     let server = FuzzingServer::new(
@@ -143,8 +174,11 @@ async fn run_listen(
         Options {
             cases,
             settings,
-            out: (!a.no_write).then(|| a.out.clone()),
-            excluded: None,
+            out: (!a.no_write).then(|| out.to_path_buf()),
+            excluded: config.map(|c| {
+                Box::new(move |agent: &str, id: &str| c.excluded_for(agent, id))
+                    as crate::drive::fuzzingserver::Excluded
+            }),
             status_wait: Duration::from_secs(600),
         },
         Box::new(move |agent: &str, r: &CaseResult| {
@@ -156,7 +190,7 @@ async fn run_listen(
             }
         }),
     )
-    .map_err(|e| Error::Io(format!("cannot listen on {}: {e}", a.listen)))?;
+    .map_err(|e| Error::Io(format!("cannot listen on {listen}: {e}")))?;
     println!("listening on {}", server.url());
     if !a.quiet {
         eprintln!(
@@ -178,6 +212,7 @@ async fn run_exec(
     cmd: &str,
     cases: &[Case],
     settings: Settings,
+    config: Option<&crate::config::Config>,
 ) -> Result<RunReport, Error> {
     if !cmd.contains("{url}") {
         return Err(Error::Usage(
@@ -192,7 +227,10 @@ async fn run_exec(
         settings,
         connect_timeout: Duration::from_secs_f64(a.timeout),
     };
-    let refs: Vec<&Case> = cases.iter().collect();
+    let refs: Vec<&Case> = cases
+        .iter()
+        .filter(|c| !config.is_some_and(|cfg| cfg.excluded_for(&agent, &c.id)))
+        .collect();
     let number = |c: &Case| cases.iter().position(|x| x.id == c.id).map_or(0, |i| i + 1);
     if !a.quiet {
         eprintln!(
@@ -204,7 +242,7 @@ async fn run_exec(
     let quiet = a.quiet;
     let done = std::sync::atomic::AtomicUsize::new(0);
     let total = cases.len();
-    let results = runner::schedule(
+    let mut results = runner::schedule(
         &refs,
         a.jobs,
         |case| exec::run_one(&opts, case, number(case)),
@@ -229,6 +267,7 @@ async fn run_exec(
         },
     )
     .await;
+    crate::drive::check_fresh_keys(&mut results);
     Ok(RunReport {
         schema: SCHEMA_VERSION,
         tool: format!("wsspec {}", env!("CARGO_PKG_VERSION")),

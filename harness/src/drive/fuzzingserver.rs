@@ -141,6 +141,7 @@ fn report(sh: &Shared) -> RunReport {
         .map(|(agent, by_case)| {
             let mut results: Vec<CaseResult> = by_case.into_values().collect();
             results.sort_by_key(|r| crate::case::id_sort_key(&r.id));
+            super::check_fresh_keys(&mut results);
             AgentReport {
                 agent,
                 url: format!("client of {}", sh.url),

@@ -183,9 +183,6 @@ async fn verify(
     if let Ok(s) = crate::server::start(0).await {
         v.reference_passes = run(s.url()).await;
     }
-    if let Ok(s) = crate::faulty::start(crate::faulty::Fault::None).await {
-        v.conformant_passes = run(s.url()).await;
-    }
     if keeper.ensure_alive(settings, opts.timeout).await {
         let url = keeper.target.url.clone();
         let mut t = Target::parse(&url).ok();

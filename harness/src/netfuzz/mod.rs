@@ -42,8 +42,7 @@
 //! unread input resets the connection, which can destroy unread replies). The
 //! model is checked against both conformant servers in `harness/tests/netfuzz.rs`.
 //! Each written case is checked against
-//! the embedded tokio-tungstenite server and the conformant fault-injection server
-//! (it must pass both) and, when the target is alive or can be restarted, against the
+//! the embedded tokio-tungstenite server (it must pass) and, when the target is alive or can be restarted, against the
 //! target (it must fail).
 //!
 //! A target that dies cannot be shrunk against unless it comes back: the fuzzer waits
@@ -183,8 +182,6 @@ impl Kind {
 pub struct Verification {
     /// Passes against the embedded tokio-tungstenite server.
     pub reference_passes: Option<bool>,
-    /// Passes against the conformant fault-injection server (`Fault::None`).
-    pub conformant_passes: Option<bool>,
     /// Fails against the target.
     pub target_fails: Option<bool>,
 }

@@ -7,7 +7,7 @@ use crate::wire::close_code;
 use crate::wire::frame::FrameDecoder;
 use crate::wire::utf8::{Utf8Status, Utf8Validator};
 
-/// A conformant server's message limit assumed by the model (the faulty servers' and
+/// A conformant server's message limit assumed by the model (the test servers' and
 /// roughly every real server's); longer declared lengths must fail with 1009 or 1002.
 const MODEL_MAX: u64 = 64 << 20;
 /// tungstenite's frame limit; between it and [`MODEL_MAX`] servers may differ.
@@ -37,7 +37,7 @@ pub struct Model {
 /// A conformant echo server (RFC 6455 server role, no extension) receiving `stream`:
 /// pings answered, complete data messages echoed, and the connection failed at the
 /// first broken rule (1002, 1007 for bad UTF-8, 1009 for a length over any sane
-/// limit). Text is validated per frame, as the conformant servers in this crate and
+/// limit). Text is validated per frame, as the conformant test servers (wsspec-testkit) and
 /// tungstenite do.
 pub fn model(stream: &[u8]) -> Model {
     model_as(stream, Role::Client)

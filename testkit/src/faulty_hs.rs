@@ -20,7 +20,7 @@
 //!   `Sec-WebSocket-Version: 13`; a `Sec-WebSocket-Protocol` that is not a list of
 //!   unique tokens, and a `Sec-WebSocket-Extensions` that does not parse.
 //! * **Selection**: the first subprotocol the client offers; permessage-deflate for the
-//!   first valid offer (RFC 7692 §7, see [`crate::wire::extensions::negotiate`]); every
+//!   first valid offer (RFC 7692 §7, see `wsspec::wire::extensions::negotiate`); every
 //!   other extension is declined by leaving it out.
 //! * **Frames**: client frames masked, lengths in their shortest form, RSV1 only on
 //!   the first frame of a data message and only with permessage-deflate, RSV2/RSV3
@@ -48,11 +48,6 @@
     clippy::panic
 )]
 
-use crate::case::Length;
-use crate::wire::extensions::{self, PmdParams};
-use crate::wire::frame::{encode_frame, FrameDecoder};
-use crate::wire::handshake::{self, Request};
-use crate::wire::{close_code, deflate};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use std::sync::Arc;
@@ -61,6 +56,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio::time::{timeout, timeout_at, Instant};
+use wsspec::case::Length;
+use wsspec::wire::extensions::{self, PmdParams};
+use wsspec::wire::frame::{encode_frame, FrameDecoder};
+use wsspec::wire::handshake::{self, Request};
+use wsspec::wire::{close_code, deflate};
 
 /// Largest request head read; a longer one is refused with 431.
 pub const MAX_HEAD: usize = 16 << 10;
@@ -521,7 +521,7 @@ impl Conn {
         (!write_all(&mut self.stream, &bytes).await).then_some(End::Drop)
     }
 
-    async fn on_frame(&mut self, f: crate::wire::frame::Frame) -> Option<End> {
+    async fn on_frame(&mut self, f: wsspec::wire::frame::Frame) -> Option<End> {
         if f.mask.is_none() || f.rsv & 3 != 0 || !f.minimal_length {
             return Some(End::Fail(1002));
         }
@@ -563,7 +563,7 @@ impl Conn {
         }
     }
 
-    async fn on_data(&mut self, f: crate::wire::frame::Frame) -> Option<End> {
+    async fn on_data(&mut self, f: wsspec::wire::frame::Frame) -> Option<End> {
         let (opcode, compressed, mut buf, frames) =
             self.msg
                 .take()

@@ -2,7 +2,7 @@
 //! violations and passes everything else.
 //!
 //! [`start`] runs a small hand-written RFC 6455 echo server (server role) on top of
-//! [`crate::wire`]. With [`Fault::None`] it is conformant and must pass every case the
+//! `wsspec::wire`. With [`Fault::None`] it is conformant and must pass every case the
 //! way the reference server does; every other [`Fault`] changes exactly one of its rules.
 //! [`start_hostile`] runs targets that do not speak WebSocket properly at all (silent,
 //! garbage, endless headers, absurd frame lengths), to prove the harness stays bounded
@@ -34,11 +34,6 @@
     clippy::panic
 )]
 
-use crate::case::Length;
-use crate::wire::close_code;
-use crate::wire::frame::{apply_mask, encode_frame, Frame, FrameDecoder};
-use crate::wire::handshake;
-use crate::wire::utf8::{Utf8Status, Utf8Validator};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +42,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::{sleep, timeout, timeout_at, Instant};
+use wsspec::case::Length;
+use wsspec::wire::close_code;
+use wsspec::wire::frame::{apply_mask, encode_frame, Frame, FrameDecoder};
+use wsspec::wire::handshake;
+use wsspec::wire::utf8::{Utf8Status, Utf8Validator};
 
 /// Largest message (and frame) the servers accept; above it they fail with 1009.
 pub const MAX_MESSAGE: u64 = 64 << 20;
@@ -201,7 +201,7 @@ enum Kind {
 }
 
 /// Start an echo server with `fault` on 127.0.0.1:`port` (0: an ephemeral port), e.g.
-/// for `wsspec echo --fault` or `wsspec faulty-server`, so other tools can use it.
+/// for `wsspec-testkit server --fault`, so other tools can use it.
 pub async fn start_on(fault: Fault, port: u16) -> std::io::Result<FaultyServer> {
     listen_on(Kind::Fault(fault), port).await
 }
