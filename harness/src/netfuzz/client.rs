@@ -35,6 +35,9 @@ use tokio::time::Instant;
 
 /// Agent name in the URLs the client is given.
 const AGENT: &str = "wsspec-fuzz";
+/// Least time a started client has to connect (interpreters start slowly on a busy
+/// machine; a slow start is no finding).
+const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// Sequences in a row without a connection before the run stops.
 const MAX_MISSES: u32 = 3;
 
@@ -57,7 +60,8 @@ async fn execute(
     let start = |url: &str| {
         Child::start(&command_line(command, url), None).map(|c| Box::new(c) as Box<dyn Launched>)
     };
-    let (mut client, accepted) = match exec::launch(opts.timeout, AGENT, n as usize, start).await {
+    let connect = opts.timeout.max(START_TIMEOUT);
+    let (mut client, accepted) = match exec::launch(connect, AGENT, n as usize, start).await {
         Ok(c) => c,
         Err(e) => {
             obs.no_connection = Some(e);
