@@ -995,22 +995,11 @@ impl<'a> Player<'a> {
     /// RFC 6455 §5.3: a fresh, unpredictable key per frame. Among the first 64 frames
     /// a random source repeats a key or picks zero with odds below one in a million.
     fn check_mask_key(&mut self, key: [u8; 4]) {
-        const CHECKED: usize = 64;
-        if self.mask_issue.is_some() || self.mask_keys.len() >= CHECKED {
+        use crate::rules::receive::{stale_mask_key, MASK_KEYS_CHECKED};
+        if self.mask_issue.is_some() || self.mask_keys.len() >= MASK_KEYS_CHECKED {
             return;
         }
-        let n = self.mask_keys.len() + 1;
-        if key == [0; 4] {
-            self.mask_issue = Some(format!(
-                "frame {n} of the client is masked with the key 00000000"
-            ));
-        } else if let Some(i) = self.mask_keys.iter().position(|k| *k == key) {
-            self.mask_issue = Some(format!(
-                "frame {n} of the client reuses the masking key {} of its frame {}",
-                crate::case::encode_hex(&key),
-                i + 1
-            ));
-        }
+        self.mask_issue = stale_mask_key(&self.mask_keys, key);
         if let Some(m) = &self.mask_issue {
             self.rec.note(m.clone());
         }

@@ -1,7 +1,7 @@
 //! Checking what the peer sends, frame by frame as it arrives (the well-formed
 //! output oracle).
 
-use crate::rules::receive::{violation, RxState};
+use crate::rules::receive::{stale_mask_key, violation, RxState, MASK_KEYS_CHECKED};
 use crate::rules::Role;
 use crate::wire::close_code;
 use crate::wire::deflate;
@@ -31,6 +31,8 @@ pub(super) struct PeerCheck {
     pub(super) echoed: bool,
     /// Complete messages and pongs received (before any problem).
     pub(super) events: usize,
+    /// The masking keys of a client's first frames (wsspec as server).
+    keys: Vec<[u8; 4]>,
 }
 
 impl PeerCheck {
@@ -46,6 +48,7 @@ impl PeerCheck {
             expect_text: None,
             echoed: false,
             events: 0,
+            keys: Vec::new(),
         }
     }
 
@@ -94,6 +97,14 @@ impl PeerCheck {
         };
         if let Some(v) = violation(&f, state) {
             return Err(format!("{v} ({f})"));
+        }
+        if let Some(key) = f.mask.filter(|_| self.keys.len() < MASK_KEYS_CHECKED) {
+            if let Some(why) = stale_mask_key(&self.keys, key) {
+                // What varies goes in parentheses (see `dedup_key`).
+                let what = if key == [0; 4] { "zero" } else { "reused" };
+                return Err(format!("{what} masking key ({why})"));
+            }
+            self.keys.push(key);
         }
         // Past the rules, RSV1 can only mark a compressed message's first frame.
         let compressed_start = f.rsv == 4;
@@ -200,6 +211,20 @@ mod tests {
         c.push(&[0x81, 0x81, 1, 2, 3, 4, b'x' ^ 1]);
         assert_eq!(c.problem, None);
         c.push(&[0x81, 0x01, b'x']);
+        assert!(c.problem.is_some());
+        // …with a fresh key each.
+        let mut c = PeerCheck::new(Role::Server, None);
+        c.push(&[0x81, 0x81, 1, 2, 3, 4, b'x' ^ 1]);
+        c.push(&[0x81, 0x81, 1, 2, 3, 5, b'x' ^ 1]);
+        assert_eq!(c.problem, None);
+        c.push(&[0x81, 0x81, 1, 2, 3, 4, b'x' ^ 1]);
+        assert!(
+            c.problem.as_ref().unwrap().contains("reuses"),
+            "{:?}",
+            c.problem
+        );
+        let mut c = PeerCheck::new(Role::Server, None);
+        c.push(&[0x81, 0x81, 0, 0, 0, 0, b'x']);
         assert!(c.problem.is_some());
     }
 }

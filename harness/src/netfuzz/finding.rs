@@ -71,6 +71,8 @@ pub fn finding_case(p: &Prepared, kind: Kind, detail: &str, seed: u64, n: u64) -
         .build();
     if p.role == Role::Server {
         c.role = Some(Role::Server);
+        // The replay checks the client's masking keys too.
+        c.expect.fresh_masks = true;
     }
     c.steps = p.steps.clone();
     c.handshake = p.handshake.clone();
