@@ -36,7 +36,8 @@
 //! `NeverAnswerClose` are caught on the cases about their rule; `SkipAcceptCheck`,
 //! `AcceptMaskedFrames`, `ReuseMaskKey`, `ZeroMaskKey` and `AcceptUnofferedExtension`
 //! are not (wstest always sends the right Accept, never masks, never looks at mask
-//! keys and answers only offered extensions): wsspec's client-side cases are for those.
+//! keys and answers only offered extensions): wsspec's client-side cases (`client/*`)
+//! catch those (`tests/wsspec_serve.rs`).
 
 use anyhow::{bail, Context, Result};
 use std::time::Duration;

@@ -54,11 +54,13 @@ tasks:
                      embedded server, sections 1-7 and 10, as CI runs it;
                      --rejudge DIR: compare a kept run again (after editing the list)
                      --clients: the client half: the websockets / ws client drivers
-                     (scripts/peers/*_client.*, +-deflate) against `wstest -m
-                     fuzzingserver` and against `wsspec serve --listen`, compared the
-                     same way; --fast: websockets-client and ws-client, sections
-                     1-7 and 10; --wstest-only: only the wstest side (verdict counts
-                     and the cases not OK per client, reports kept)
+                     (scripts/peers/*_client.*, +-deflate) and tokio-tungstenite's
+                     (wsspec-testkit) against `wstest -m fuzzingserver` and against
+                     `wsspec serve --listen`, compared the same way; NAME-exec
+                     targets run each client per case with `wsspec serve --exec`;
+                     --fast: websockets-client and ws-client, sections 1-7 and 10;
+                     --wstest-only: only the wstest side (verdict counts and the
+                     cases not OK per client, reports kept)
   fuzz [--seconds N] [--smoke] [--asan] [--planted-bug] [--no-trace-compares]
        [TARGET...]
                      run the cargo-fuzz targets (default 10 s each; --smoke:

@@ -16,6 +16,7 @@
 //! | `websockets-client-deflate` | the same with its default `compression="deflate"`    |
 //! | `ws-client`                 | Node `ws` client, `perMessageDeflate: false`         |
 //! | `ws-client-deflate`         | the same with its default `perMessageDeflate: true`  |
+//! | `tungstenite-client`        | tokio-tungstenite's client (`wsspec-testkit tungstenite`) |
 //!
 //! | `NAME-exec` (each of the above) | wstest: the driver `NAME`; wsspec: `wsspec serve --exec 'CLIENT --single {url}'`, one client process per case |
 //!
@@ -43,46 +44,103 @@ use xshell::{cmd, Shell};
 /// How long wstest may take to listen.
 const WSTEST_START: Duration = Duration::from_secs(30);
 
-/// One client driver: its target (= agent) name, the peer installation it needs, and
-/// the command that runs it (`--agent NAME BASE_URL` are appended).
+/// One client: its target (= agent) name, the peer installation it needs, and the
+/// commands that run it as a driver (`{base}`, `{agent}` replaced) and on one case URL
+/// (`{url}`, left for `wsspec serve --exec` to fill in).
 pub(crate) struct Client {
     pub(crate) name: &'static str,
     peer: &'static str,
+    /// Relative to the project root, a name on PATH, or `TESTKIT` for the
+    /// `wsspec-testkit` binary of this workspace.
     program: &'static str,
-    args: &'static [&'static str],
+    driver: &'static [&'static str],
+    single: &'static [&'static str],
 }
 
 const PYTHON: &str = "scripts/peers/.venv/bin/python";
+/// The `wsspec-testkit` binary (`cargo build -p wsspec-testkit`).
+const TESTKIT: &str = "wsspec-testkit";
 
-/// Every client driver, in the order they run.
-// TODO(testkit): add `tungstenite-client`, the tokio-tungstenite driver of the testkit
-// crate, once that branch is merged (a `cargo build -p testkit` step and its binary here).
-pub(crate) const CLIENTS: [Client; 4] = [
+/// Every client, in the order they run.
+pub(crate) const CLIENTS: [Client; 5] = [
     Client {
         name: "websockets-client",
         peer: "websockets",
         program: PYTHON,
-        args: &["scripts/peers/websockets_client.py", "--no-deflate"],
+        driver: &[
+            "scripts/peers/websockets_client.py",
+            "--no-deflate",
+            "--agent",
+            "{agent}",
+            "{base}",
+        ],
+        single: &[
+            "scripts/peers/websockets_client.py",
+            "--no-deflate",
+            "--single",
+            "{url}",
+        ],
     },
     Client {
         name: "websockets-client-deflate",
         peer: "websockets",
         program: PYTHON,
-        args: &["scripts/peers/websockets_client.py"],
+        driver: &[
+            "scripts/peers/websockets_client.py",
+            "--agent",
+            "{agent}",
+            "{base}",
+        ],
+        single: &["scripts/peers/websockets_client.py", "--single", "{url}"],
     },
     Client {
         name: "ws-client",
         peer: "ws",
         program: "node",
-        args: &["scripts/peers/ws_client.js", "--no-deflate"],
+        driver: &[
+            "scripts/peers/ws_client.js",
+            "--no-deflate",
+            "--agent",
+            "{agent}",
+            "{base}",
+        ],
+        single: &[
+            "scripts/peers/ws_client.js",
+            "--no-deflate",
+            "--single",
+            "{url}",
+        ],
     },
     Client {
         name: "ws-client-deflate",
         peer: "ws",
         program: "node",
-        args: &["scripts/peers/ws_client.js"],
+        driver: &["scripts/peers/ws_client.js", "--agent", "{agent}", "{base}"],
+        single: &["scripts/peers/ws_client.js", "--single", "{url}"],
+    },
+    // tokio-tungstenite's client through the testkit's driver loop (no deflate: the
+    // crate has none).
+    Client {
+        name: "tungstenite-client",
+        peer: TESTKIT,
+        program: TESTKIT,
+        driver: &["tungstenite", "--driver", "{base}", "--agent", "{agent}"],
+        single: &["tungstenite", "{url}"],
     },
 ];
+
+/// The program of a client, as a path or a name on PATH.
+fn program(root: &Path, c: &Client) -> PathBuf {
+    if c.program == TESTKIT {
+        return gate::testkit_bin(root);
+    }
+    let path = root.join(c.program);
+    if path.is_file() {
+        path
+    } else {
+        PathBuf::from(c.program)
+    }
+}
 
 /// What `--fast` runs.
 pub(crate) const FAST_CLIENTS: [&str; 2] = ["websockets-client", "ws-client"];
@@ -112,8 +170,11 @@ pub(crate) fn run(sh: &Shell, o: &Options, wstest_python: &Path) -> Result<()> {
         o.cases.clone()
     };
 
-    let setup_problem = gate::install_peers(&root)?;
     let wanted = |name: &str| o.targets.iter().any(|t| t == name);
+    if wanted("tungstenite-client") || wanted(&format!("tungstenite-client{EXEC}")) {
+        cmd!(sh, "cargo build --quiet -p wsspec-testkit").run()?;
+    }
+    let setup_problem = gate::install_peers(&root)?;
     let mut clients = Vec::new();
     for c in CLIENTS
         .iter()
@@ -393,15 +454,13 @@ fn stop(child: &mut Child, grace: Duration) {
 fn drive(root: &Path, c: &Client, base: &str, log: &Path, timeout: Duration) -> Result<()> {
     let t = Instant::now();
     let file = File::create(log).with_context(|| format!("creating {}", log.display()))?;
-    let program = root.join(c.program);
-    let program = if program.is_file() {
-        program
-    } else {
-        PathBuf::from(c.program)
-    };
+    let program = program(root, c);
+    let args = c
+        .driver
+        .iter()
+        .map(|a| a.replace("{base}", base).replace("{agent}", c.name));
     let mut child = Command::new(&program)
-        .args(c.args)
-        .args(["--agent", c.name, base])
+        .args(args)
         .current_dir(root)
         .stdin(Stdio::null())
         .stdout(file.try_clone()?)
@@ -458,9 +517,9 @@ fn serve_exec(
     let log_path = dir.join(format!("wsspec-{name}.log"));
     let log =
         File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
-    let mut command = vec![c.program.to_string()];
-    command.extend(c.args.iter().map(|a| a.to_string()));
-    command.push("--single {url}".to_string());
+    // `serve --exec` runs the command through `sh -c` in the project root.
+    let mut command = vec![program(root, c).to_string_lossy().into_owned()];
+    command.extend(c.single.iter().map(|a| a.to_string()));
     let mut child = Command::new(bin)
         // One client at a time: a case allows the echo 0.5 s, and a fresh interpreter
         // among eight on two busy cores can miss that (6.5.4 did, at the default jobs).
