@@ -1,4 +1,6 @@
-//! Network fuzzing of a live WebSocket server (`wsspec fuzz URL`).
+//! Network fuzzing of a live WebSocket server (`wsspec fuzz URL`), or of a client
+//! (`wsspec fuzz --role client --exec CMD`: the same generator, model, checks,
+//! shrinker and case writer with wsspec as the server, see `client.rs`).
 //!
 //! **Sequences.** Each sequence is generated from a seeded, deterministic byte source
 //! (SplitMix64 filling a buffer that `arbitrary::Unstructured` decodes), so sequence
