@@ -599,9 +599,7 @@ impl Report {
     /// NON-STRICT too for a [`Suite::strict`] run).
     pub fn failures(&self) -> Vec<&CaseResult> {
         let strict = self.model.strict;
-        self.results()
-            .filter(|r| crate::cli::is_failure(r, strict))
-            .collect()
+        self.results().filter(|r| r.fails(strict)).collect()
     }
 
     /// Write every report format `wsspec run` writes into `dir` (created if needed):

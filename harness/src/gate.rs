@@ -243,7 +243,7 @@ impl GateOutcome {
 }
 
 /// Judge a run against the known-failing and known-flaky entries. A case fails when
-/// either verdict is a failure ([`Verdict::is_failure`] with the report's `strict`
+/// either verdict is a failure ([`CaseResult::fails`] with the report's `strict`
 /// flag, so `--strict` runs count NON-STRICT as failures).
 pub fn evaluate(report: &RunReport, known_failing: &[Entry], flaky: &[Entry]) -> GateOutcome {
     let strict = report.strict;
@@ -255,8 +255,7 @@ pub fn evaluate(report: &RunReport, known_failing: &[Entry], flaky: &[Entry]) ->
             c.id.clone()
         }
     };
-    let fails =
-        |r: &CaseResult| r.behavior.is_failure(strict) || r.behavior_close.is_failure(strict);
+    let fails = |r: &CaseResult| r.fails(strict);
 
     let mut out = GateOutcome {
         exit_code: 0,

@@ -1,9 +1,11 @@
-//! `wsspec fuzz`: the network fuzzer ([`crate::netfuzz`]) from the command line.
+//! `wsspec fuzz`: the network fuzzer ([`crate::netfuzz`]) from the command line, for a
+//! server (a URL, `--spawn`) or a client (`--role client --exec CMD`).
 //! Exit status: 0 no finding, 1 findings (written as case files), 2 usage or harness
 //! error (bad URL, unreachable target, unwritable output directory).
 
 use crate::error::Error;
 use crate::netfuzz::{self, Lifecycle, Options, RestartCommand, Spawned, Verification};
+use crate::rules::Role;
 use crate::server;
 use crate::spawn;
 use clap::Args;
@@ -12,11 +14,27 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Fuzzing a client: wsspec fuzz --role client --exec 'CMD {url}'\n\
+  For every sequence wsspec listens on 127.0.0.1, starts CMD with {url} replaced by the\n\
+  URL to connect to (shell-quoted, run through sh -c), answers the opening request, sends\n\
+  the frames unmasked and checks what the client sends back. The client must echo every\n\
+  message (as Autobahn's client drivers do). Findings replay with\n\
+  wsspec serve --exec 'CMD {url}' --cases-dir DIR"
+)]
 pub struct FuzzArgs {
     /// Target server, ws://HOST:PORT/PATH or wss://…; it must echo text and binary
     /// messages. Omit it to fuzz the embedded reference server (or with --spawn).
     #[arg(conflicts_with = "spawn")]
     pub url: Option<String>,
+    /// What to fuzz: `server` (a URL or --spawn) or `client` (--exec starts one per
+    /// sequence; wsspec is the server).
+    #[arg(long, value_name = "ROLE", default_value = "server", value_parser = ["server", "client"])]
+    pub role: String,
+    /// With --role client: the client command line, `{url}` where the URL goes, e.g.
+    /// `--exec 'python3 client.py {url}'`. Started for every sequence and stopped after.
+    #[arg(long, value_name = "CMD", conflicts_with_all = ["url", "spawn", "restart"])]
+    pub exec: Option<String>,
     /// Start the target yourself: a shell command line in which `{port}` becomes a free
     /// port on 127.0.0.1 (e.g. `./echo-server --port {port}`). wsspec waits for it to
     /// listen, restarts it after it dies (and for every crash-shrinking run), records
@@ -97,6 +115,14 @@ pub(crate) async fn fuzz(a: FuzzArgs) -> Result<ExitCode, Error> {
             "--spawn needs `{port}` in the command line, where wsspec puts the port".into(),
         ));
     }
+    if a.role == "client" {
+        return fuzz_client(&a).await;
+    }
+    if a.exec.is_some() {
+        return Err(Error::Usage(
+            "--exec starts a client: it needs --role client".into(),
+        ));
+    }
     if a.spawn.is_some() || a.restart.is_some() {
         spawn::kill_all_on_interrupt();
     }
@@ -148,9 +174,73 @@ pub(crate) async fn fuzz(a: FuzzArgs) -> Result<ExitCode, Error> {
     }
     let s = netfuzz::run_with(&opts, life).await?;
     drop(embedded);
+    let replay = match &a.spawn {
+        Some(cmd) => format!("wsspec run --cases-dir {} --spawn '{cmd}'", a.out.display()),
+        None => format!(
+            "wsspec run --cases-dir {} {}",
+            a.out.display(),
+            a.url.as_deref().unwrap_or("URL")
+        ),
+    };
+    Ok(print_summary(&url, &opts, &s, &replay))
+}
+
+/// `--role client`: fuzz the client `--exec` starts.
+async fn fuzz_client(a: &FuzzArgs) -> Result<ExitCode, Error> {
+    let Some(cmd) = &a.exec else {
+        return Err(Error::Usage(
+            "--role client needs the client's command: --exec 'CMD {url}'".into(),
+        ));
+    };
+    if a.url.is_some() || a.spawn.is_some() || a.restart.is_some() || a.insecure {
+        return Err(Error::Usage(
+            "--role client takes --exec, not a URL, --spawn, --restart or --insecure".into(),
+        ));
+    }
+    if !cmd.contains("{url}") {
+        return Err(Error::Usage(
+            "--exec needs `{url}` in the command line, where wsspec puts the URL".into(),
+        ));
+    }
+    spawn::kill_all_on_interrupt();
+    let opts = Options {
+        out: a.out.clone(),
+        timeout: a.timeout,
+        max_steps: a.max_steps,
+        max_findings: a.max_findings,
+        shrink_runs: a.shrink_runs,
+        shrink_time: a.shrink_time,
+        verify: !a.no_verify,
+        quiet: a.quiet,
+        ..Options::for_client(cmd, a.seed, a.duration)
+    };
+    if !a.quiet {
+        eprintln!(
+            "wsspec fuzz: the client `{cmd}` for {:?} with seed {}, findings to {}",
+            a.duration,
+            a.seed,
+            a.out.display()
+        );
+    }
+    let s = netfuzz::run_with(&opts, None).await?;
+    let replay = format!(
+        "wsspec serve --exec {} --cases-dir {}",
+        crate::drive::exec::shell_quote(cmd),
+        a.out.display()
+    );
+    Ok(print_summary(
+        &format!("the client `{cmd}`"),
+        &opts,
+        &s,
+        &replay,
+    ))
+}
+
+/// The run's summary on stdout and its exit status.
+fn print_summary(what: &str, opts: &Options, s: &netfuzz::Summary, replay: &str) -> ExitCode {
     println!(
         "fuzzed {} for {:.1} s (seed {}): {} sequences ({:.0}/s), {} frames ({:.0} frames/s), {:.1} MB sent",
-        url,
+        what,
         s.fuzz_time.as_secs_f64(),
         s.seed,
         s.sequences,
@@ -164,7 +254,7 @@ pub(crate) async fn fuzz(a: FuzzArgs) -> Result<ExitCode, Error> {
     }
     if s.findings.is_empty() {
         println!("no findings");
-        return Ok(ExitCode::SUCCESS);
+        return ExitCode::SUCCESS;
     }
     println!(
         "{} finding(s){}:",
@@ -198,7 +288,12 @@ pub(crate) async fn fuzz(a: FuzzArgs) -> Result<ExitCode, Error> {
         if let Some(pm) = &f.crash {
             println!("    {}{}", pm.describe(), spawn::tail_text(&pm.tail));
         }
-        if opts.verify {
+        if opts.verify && opts.role == Role::Server {
+            println!(
+                "    check: fails the client: {}",
+                yes_no(f.verification.target_fails)
+            );
+        } else if opts.verify {
             println!("    check: {}", describe(&f.verification));
         }
         if let (Some(md), Some(py)) = (&f.report, &f.reproducer) {
@@ -209,16 +304,6 @@ pub(crate) async fn fuzz(a: FuzzArgs) -> Result<ExitCode, Error> {
             );
         }
     }
-    match &a.spawn {
-        Some(cmd) => println!(
-            "replay: wsspec run --cases-dir {} --spawn '{cmd}'",
-            a.out.display()
-        ),
-        None => println!(
-            "replay: wsspec run --cases-dir {} {}",
-            a.out.display(),
-            a.url.as_deref().unwrap_or("URL")
-        ),
-    }
-    Ok(ExitCode::from(1))
+    println!("replay: {replay}");
+    ExitCode::from(1)
 }

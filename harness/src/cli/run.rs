@@ -401,7 +401,7 @@ pub(crate) fn spec_selection(c: &Config, cli: &Selection) -> Result<Selection, E
 
 /// Does this result fail the run?
 pub fn is_failure(r: &CaseResult, strict: bool) -> bool {
-    r.behavior.is_failure(strict) || r.behavior_close.is_failure(strict)
+    r.fails(strict)
 }
 
 /// Progress: a bar on a terminal, a few plain lines otherwise.

@@ -14,7 +14,7 @@ use crate::spawn::Child;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
 /// How to start clients.
 #[derive(Debug, Clone)]
@@ -112,16 +112,45 @@ pub async fn play_with_client(
     n: usize,
     start: impl FnOnce(&str) -> Result<Box<dyn Launched>, String>,
 ) -> CaseResult {
-    let listener = match TcpListener::bind("127.0.0.1:0").await {
-        Ok(l) => l,
-        Err(e) => return unplayed(case, settings, n, &format!("cannot listen: {e}")),
-    };
-    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
-    let url = case_url(port, n, agent);
-    let mut client = match start(&url) {
+    let (mut client, accepted) = match launch(connect_timeout, agent, n, start).await {
         Ok(c) => c,
         Err(e) => return unplayed(case, settings, n, &e),
     };
+    let mut result = match accepted {
+        Err(why) => unplayed(case, settings, n, &why),
+        Ok(tcp) => match accept::read_request(Box::new(tcp), settings).await {
+            Err(why) => unplayed(case, settings, n, &why),
+            Ok(inc) => serve_case(inc, settings, case, n).await,
+        },
+    };
+    // A client should end once the connection is closed; it gets a moment, then it is
+    // stopped. How it ended is a note, not a verdict.
+    let how = client.finish().await;
+    let t_us = result.trace.last().map_or(0, |r| r.t_us);
+    result.trace.push(TraceRow {
+        t_us,
+        dir: Dir::Note,
+        what: TraceWhat::Note { text: how },
+    });
+    result
+}
+
+/// Listen on a fresh port of 127.0.0.1, start a client with the URL for connection
+/// `n`, wait at most `connect_timeout` for it to connect. Gives the started client
+/// and its connection (or why there is none, with the client's last output); `Err`
+/// when no client could be started. The caller must [`Launched::finish`] the client.
+pub async fn launch(
+    connect_timeout: Duration,
+    agent: &str,
+    n: usize,
+    start: impl FnOnce(&str) -> Result<Box<dyn Launched>, String>,
+) -> Result<(Box<dyn Launched>, Result<TcpStream, String>), String> {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("cannot listen: {e}"))?;
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+    let url = case_url(port, n, agent);
+    let mut client = start(&url)?;
     let accepted = tokio::select! {
         r = tokio::time::timeout(connect_timeout, listener.accept()) => match r {
             Ok(Ok((tcp, _))) => Ok(tcp),
@@ -134,27 +163,12 @@ pub async fn play_with_client(
         how = client.ended() => Err(format!("the client ended ({how}) without connecting")),
     };
     drop(listener);
-    let mut result = match accepted {
-        Err(why) => {
-            let why = format!("{why}{}", client.output());
-            unplayed(case, settings, n, &why)
-        }
+    let accepted = match accepted {
         Ok(tcp) => {
             let _ = tcp.set_nodelay(true);
-            match accept::read_request(Box::new(tcp), settings).await {
-                Err(why) => unplayed(case, settings, n, &why),
-                Ok(inc) => serve_case(inc, settings, case, n).await,
-            }
+            Ok(tcp)
         }
+        Err(why) => Err(format!("{why}{}", client.output())),
     };
-    // A client should end once the connection is closed; it gets a moment, then it is
-    // stopped. How it ended is a note, not a verdict.
-    let how = client.finish().await;
-    let t_us = result.trace.last().map_or(0, |r| r.t_us);
-    result.trace.push(TraceRow {
-        t_us,
-        dir: Dir::Note,
-        what: TraceWhat::Note { text: how },
-    });
-    result
+    Ok((client, accepted))
 }

@@ -470,14 +470,7 @@ impl<'a> Player<'a> {
         if self.state == State::Closed {
             return;
         }
-        let key = match mask {
-            Mask::Auto => self.role.mask_key(),
-            Mask::None => None,
-            Mask::Key(k) => {
-                let b = crate::case::decode_hex(k).unwrap_or_default();
-                b.try_into().ok()
-            }
-        };
+        let key = frame_key(mask, || self.role.mask_key());
         let declared = match length {
             Length::Claim(n) => n,
             _ => payload.len() as u64,
@@ -506,12 +499,7 @@ impl<'a> Player<'a> {
         if self.state != State::Open {
             return;
         }
-        let mut payload = Vec::new();
-        if let Some(c) = code {
-            payload.extend_from_slice(&c.to_be_bytes());
-        }
-        payload.extend_from_slice(reason);
-        self.send_simple(8, &payload);
+        self.send_simple(8, &close_payload(code, reason));
         self.state = State::Closing;
         self.book.closed_by_me = !is_reply;
         self.book.local_close_code = code;
@@ -1007,22 +995,11 @@ impl<'a> Player<'a> {
     /// RFC 6455 §5.3: a fresh, unpredictable key per frame. Among the first 64 frames
     /// a random source repeats a key or picks zero with odds below one in a million.
     fn check_mask_key(&mut self, key: [u8; 4]) {
-        const CHECKED: usize = 64;
-        if self.mask_issue.is_some() || self.mask_keys.len() >= CHECKED {
+        use crate::rules::receive::{stale_mask_key, MASK_KEYS_CHECKED};
+        if self.mask_issue.is_some() || self.mask_keys.len() >= MASK_KEYS_CHECKED {
             return;
         }
-        let n = self.mask_keys.len() + 1;
-        if key == [0; 4] {
-            self.mask_issue = Some(format!(
-                "frame {n} of the client is masked with the key 00000000"
-            ));
-        } else if let Some(i) = self.mask_keys.iter().position(|k| *k == key) {
-            self.mask_issue = Some(format!(
-                "frame {n} of the client reuses the masking key {} of its frame {}",
-                crate::case::encode_hex(&key),
-                i + 1
-            ));
-        }
+        self.mask_issue = stale_mask_key(&self.mask_keys, key);
         if let Some(m) = &self.mask_issue {
             self.rec.note(m.clone());
         }
@@ -1187,6 +1164,28 @@ impl<'a> Player<'a> {
 /// Ordered event lists equal, payloads compared as bytes.
 pub fn same_events(a: &[Event], b: &[Event]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same(y))
+}
+
+/// The masking key of a frame a step sends with `mask`: [`Mask::Auto`] takes `auto`
+/// (the role's choice), [`Mask::Key`] its hex key (none if it is not 4 bytes).
+pub fn frame_key(mask: &Mask, auto: impl FnOnce() -> Option<[u8; 4]>) -> Option<[u8; 4]> {
+    match mask {
+        Mask::Auto => auto(),
+        Mask::None => None,
+        Mask::Key(k) => crate::case::decode_hex(k)
+            .ok()
+            .and_then(|b| b.try_into().ok()),
+    }
+}
+
+/// A close frame's payload: the code (big-endian), if any, then the reason.
+pub fn close_payload(code: Option<u16>, reason: &[u8]) -> Vec<u8> {
+    let mut payload = Vec::with_capacity(2 + reason.len());
+    if let Some(c) = code {
+        payload.extend_from_slice(&c.to_be_bytes());
+    }
+    payload.extend_from_slice(reason);
+    payload
 }
 
 /// Autobahn's message fragmentation: pieces of `size`; FIN only on a piece whose nominal

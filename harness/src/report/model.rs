@@ -213,6 +213,12 @@ impl CaseResult {
     pub fn overall(&self) -> Verdict {
         worst(self.behavior, self.behavior_close)
     }
+
+    /// Does this result fail a run? Either verdict is a failure (with `strict`,
+    /// NON-STRICT counts too). The one rule for exit codes, gates and the fuzzer.
+    pub fn fails(&self, strict: bool) -> bool {
+        self.behavior.is_failure(strict) || self.behavior_close.is_failure(strict)
+    }
 }
 
 /// The more severe of two verdicts (FAILED > … > OK).

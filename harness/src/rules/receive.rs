@@ -16,6 +16,28 @@ pub struct RxState {
     pub in_message: bool,
 }
 
+/// How many of a client's first frames have their masking keys checked.
+pub const MASK_KEYS_CHECKED: usize = 64;
+
+/// What is wrong with masking key `key` of a client's frame after the `earlier` keys
+/// of its frames: a client picks a fresh, unpredictable key for every frame (RFC 6455
+/// §5.3), so the zero key or a repeated one gives it away (a random key does that
+/// with a chance of about 2^-32 per pair).
+pub fn stale_mask_key(earlier: &[[u8; 4]], key: [u8; 4]) -> Option<String> {
+    let n = earlier.len() + 1;
+    if key == [0; 4] {
+        return Some(format!(
+            "frame {n} of the client is masked with the key 00000000"
+        ));
+    }
+    let i = earlier.iter().position(|k| *k == key)?;
+    Some(format!(
+        "frame {n} of the client reuses the masking key {} of its frame {}",
+        crate::case::encode_hex(&key),
+        i + 1
+    ))
+}
+
 /// The first rule `f` breaks, or `None`.
 pub fn violation(f: &Frame, s: RxState) -> Option<String> {
     if f.rsv != 0 {
