@@ -164,6 +164,10 @@ pub fn section_title(section: &str) -> Option<&'static str> {
 /// Titles of wsspec's own sections (case ids `section/slug`).
 const WSSPEC_SECTIONS: &[(&str, &str)] = &[
     ("framing", "Framing beyond Autobahn (masking, lengths)"),
+    (
+        "client",
+        "What only a client checks: the 101 response, masked server frames, mask keys",
+    ),
     ("handshake", "Opening handshake (RFC 6455 §4)"),
     ("deflate", "permessage-deflate negotiation (RFC 7692)"),
     (

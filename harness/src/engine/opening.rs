@@ -457,16 +457,36 @@ pub fn describe_answer(a: &Answer) -> String {
     }
 }
 
-/// Liveness: a fresh connection, a standard handshake, one echoed text message.
+/// Liveness after a destructive case: [`liveness_with`] with wsspec's probe message.
 pub async fn liveness(target: &Target, settings: &Settings) -> Result<(), String> {
+    liveness_with(
+        target,
+        settings,
+        b"wsspec liveness probe",
+        settings.open_handshake_timeout + Duration::from_secs(2),
+    )
+    .await
+}
+
+/// The liveness probe, the one the case runner and the network fuzzer both use: a
+/// fresh connection, the standard handshake, one masked text message that must come
+/// back (every frame before it checked by the receive rules), then a polite close,
+/// waiting briefly for the server's close so that it closes TCP first. `limit` bounds
+/// everything up to the echo.
+pub async fn liveness_with(
+    target: &Target,
+    settings: &Settings,
+    msg: &[u8],
+    limit: Duration,
+) -> Result<(), String> {
+    use crate::rules::receive::{violation, RxState};
+    use crate::wire::frame::{encode_frame, FrameDecoder};
     let work = async {
         let mut io = conn::connect(target, settings).await?;
         let opened = conn::open(&mut io, target, settings)
             .await
             .map_err(|f| f.reason)?;
-        let msg = b"wsspec liveness probe";
-        // A final text frame (RSV 0, opcode 1), masked as a client must.
-        let frame = crate::wire::frame::encode_frame(
+        let frame = encode_frame(
             true,
             0,
             1,
@@ -475,22 +495,21 @@ pub async fn liveness(target: &Target, settings: &Settings) -> Result<(), String
             msg,
         );
         io.write_all(&frame).await.map_err(|e| e.to_string())?;
-        let mut dec = crate::wire::frame::FrameDecoder::new(1 << 20);
+        let mut dec = FrameDecoder::new(1 << 20);
         dec.push(&opened.leftover);
         let mut buf = vec![0u8; 4096];
+        let rx = RxState {
+            role: crate::rules::Role::Client,
+            deflate: false,
+            in_message: false,
+        };
         loop {
             while let Some(f) = dec.next_frame().map_err(|e| e.to_string())? {
+                if let Some(v) = violation(&f, rx) {
+                    return Err(format!("an invalid frame before the echo: {v}"));
+                }
                 if f.opcode == 1 && f.payload == msg {
-                    let close = crate::wire::frame::encode_frame(
-                        true,
-                        0,
-                        8,
-                        Some(rand::random()),
-                        crate::case::Length::Minimal,
-                        &1000u16.to_be_bytes(),
-                    );
-                    let _ = io.write_all(&close).await;
-                    return Ok(());
+                    return Ok((io, dec, buf));
                 }
             }
             let n = io.read(&mut buf).await.map_err(|e| e.to_string())?;
@@ -500,15 +519,36 @@ pub async fn liveness(target: &Target, settings: &Settings) -> Result<(), String
             dec.push(&buf[..n]);
         }
     };
-    match timeout(
-        settings.open_handshake_timeout + Duration::from_secs(2),
-        work,
-    )
+    let (mut io, mut dec, mut buf) = match timeout(limit, work).await {
+        Err(_) => return Err(format!("no echo within {:.1} s", limit.as_secs_f64())),
+        Ok(r) => r?,
+    };
+    let close = encode_frame(
+        true,
+        0,
+        8,
+        Some(rand::random()),
+        crate::case::Length::Minimal,
+        &1000u16.to_be_bytes(),
+    );
+    let _ = timeout(Duration::from_millis(500), async {
+        io.write_all(&close).await?;
+        loop {
+            while let Ok(Some(f)) = dec.next_frame() {
+                if f.opcode == 8 {
+                    return Ok(());
+                }
+            }
+            let n = io.read(&mut buf).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            dec.push(&buf[..n]);
+        }
+    })
     .await
-    {
-        Err(_) => Err("no echo in time".into()),
-        Ok(r) => r,
-    }
+    .map(|r: std::io::Result<()>| r);
+    Ok(())
 }
 
 /// Rounds of measurements per size; each size keeps its fastest round.

@@ -5,11 +5,9 @@ use super::check::PeerCheck;
 use super::encode::Prepared;
 use super::model::ModelEnd;
 use super::{Kind, Options};
-use crate::case::Length;
 use crate::engine::conn::{self, Io, Settings, Target};
 use crate::engine::opening::{self, Answer};
 use crate::rules::Role;
-use crate::wire::frame::encode_frame;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -293,70 +291,18 @@ async fn finish_after_fin(mut io: Box<dyn Io>, timeout: Duration) -> Option<(Kin
     }
 }
 
-/// The liveness probe: a fresh connection, the handshake, one echo, a close.
+/// The liveness probe (the engine's, shared with the case runner): a fresh
+/// connection, the handshake, one echo, a close.
 pub(super) async fn probe(
     target: &Target,
     settings: &Settings,
     n: u64,
     timeout: Duration,
 ) -> Result<(), (Kind, String)> {
-    let dead = |e: String| (Kind::Dead, format!("liveness probe failed: {e}"));
-    let work = async {
-        let mut io = conn::connect(target, settings).await.map_err(dead)?;
-        let opened = conn::open(&mut io, target, settings)
-            .await
-            .map_err(|f| dead(f.reason))?;
-        let msg = format!("wsspec netfuzz probe {n}");
-        let key: [u8; 4] = (n as u32 ^ 0x5a5a_5a5a).to_le_bytes();
-        let frame = encode_frame(true, 0, 1, Some(key), Length::Minimal, msg.as_bytes());
-        io.write_all(&frame)
-            .await
-            .map_err(|e| dead(e.to_string()))?;
-        let mut check = PeerCheck::new(Role::Client, None);
-        check.expect_text = Some(msg.as_bytes().to_vec());
-        check.push(&opened.leftover);
-        let mut buf = vec![0u8; 16 << 10];
-        // Each round reads at least one byte; the timeout bounds the whole.
-        loop {
-            if let Some(p) = check.problem.take() {
-                return Err((Kind::Malformed, format!("in the liveness probe: {p}")));
-            }
-            if check.echoed {
-                return Ok((io, check, key, buf));
-            }
-            match io.read(&mut buf).await {
-                Ok(k) if k > 0 => check.push(&buf[..k]),
-                _ => return Err(dead("connection closed before the echo".into())),
-            }
-        }
-    };
-    let (mut io, mut check, key, mut buf) = match tokio::time::timeout(timeout * 2, work).await {
-        Err(_) => return Err(dead(format!("no echo within {:?}", timeout * 2))),
-        Ok(r) => r?,
-    };
-    // The target is alive. Close politely and briefly wait for its close, so that it,
-    // not us, closes TCP first (and keeps the TIME_WAIT).
-    let close = encode_frame(
-        true,
-        0,
-        8,
-        Some(key),
-        Length::Minimal,
-        &1000u16.to_be_bytes(),
-    );
-    let _ = tokio::time::timeout(timeout.min(Duration::from_millis(500)), async {
-        io.write_all(&close).await?;
-        while check.close.is_none() {
-            let k = io.read(&mut buf).await?;
-            if k == 0 {
-                break;
-            }
-            check.push(&buf[..k]);
-        }
-        Ok::<_, std::io::Error>(())
-    })
-    .await;
-    Ok(())
+    let msg = format!("wsspec netfuzz probe {n}");
+    crate::engine::opening::liveness_with(target, settings, msg.as_bytes(), timeout * 2)
+        .await
+        .map_err(|e| (Kind::Dead, format!("liveness probe failed: {e}")))
 }
 
 /// Run a sequence and then the probe; the finding, if any (the probe's comes first:
