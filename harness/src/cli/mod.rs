@@ -93,6 +93,9 @@ pub enum Command {
         /// `AcceptLongControl`, `EchoAnyCloseCode`): to compare verdicts with other tools.
         #[arg(long, value_name = "FAULT")]
         fault: Option<String>,
+        /// With --fault: support permessage-deflate (the `Deflate…` faults always do).
+        #[arg(long, requires = "fault")]
+        deflate: bool,
     },
 }
 
@@ -166,6 +169,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Serve {
             port,
             fault: Some(name),
+            deflate,
         } => {
             let fault = crate::faulty::Fault::ALL
                 .into_iter()
@@ -181,7 +185,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
                     ))
                 })?;
             rt.block_on(async {
-                let s = crate::faulty::start_on(fault, port)
+                let s = crate::faulty::start_on_with(fault, deflate, port)
                     .await
                     .map_err(|e| Error::Io(format!("cannot listen on 127.0.0.1:{port}: {e}")))?;
                 println!("faulty echo server ({fault:?}) listening on {}", s.url());
@@ -189,7 +193,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
                 Ok(ExitCode::SUCCESS)
             })
         }
-        Command::Serve { port, fault: None } => rt.block_on(async {
+        Command::Serve {
+            port, fault: None, ..
+        } => rt.block_on(async {
             let s = server::start(port)
                 .await
                 .map_err(|e| Error::Io(format!("cannot listen on 127.0.0.1:{port}: {e}")))?;
