@@ -68,7 +68,11 @@ async fn tokio_tungstenite_server_matches_its_known_failing_file() {
     assert!(written.iter().all(|p| p.is_file()), "{written:?}");
     let json = std::fs::read_to_string(dir.path().join("report.json")).unwrap();
     let back: wsspec::RunReport = serde_json::from_str(&json).unwrap();
-    assert_eq!(&back, model);
+    // The files hold the model within their size bounds (the floods of `security/…`
+    // are cut down to the head and tail of their traces and events).
+    let bounded = wsspec::report::bound::bounded(model);
+    assert!(matches!(bounded, std::borrow::Cow::Owned(_)));
+    assert_eq!(&back, &*bounded);
 }
 
 /// A server that ignores RSV bits fails 3.1–3.6, and the mismatch says which lines

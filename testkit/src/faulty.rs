@@ -23,6 +23,14 @@
 //!   answered with the same code (or an empty close) and TCP is closed;
 //! * failing means: send a close frame with the code, then close TCP.
 //!
+//! With permessage-deflate switched on ([`start_with`], and always for the `Deflate…`
+//! faults) the server also accepts the first valid permessage-deflate offer (RFC 7692
+//! §7; windows of 9–15 bits, as zlib can honour them), inflates compressed client
+//! messages with the negotiated client window and context takeover, and compresses
+//! every echo with the negotiated server window, resetting its compressor per message
+//! exactly when `server_no_context_takeover` was agreed: RSV1 on the first frame only.
+//! Each `Deflate…` fault breaks one of those RFC 7692 rules in what it sends.
+//!
 //! Servers listen on 127.0.0.1 only, never panic on any input (indexing, unwrap and
 //! panics are denied below), bound every wait with a timeout and every loop by time,
 //! bytes or the number of buffered frames.
@@ -44,6 +52,8 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::{sleep, timeout, timeout_at, Instant};
 use wsspec::case::Length;
 use wsspec::wire::close_code;
+use wsspec::wire::deflate::{Deflater, InflateError, Inflater};
+use wsspec::wire::extensions::{self, PmdParams, ServerPolicy};
 use wsspec::wire::frame::{apply_mask, encode_frame, Frame, FrameDecoder};
 use wsspec::wire::handshake;
 use wsspec::wire::utf8::{Utf8Status, Utf8Validator};
@@ -113,11 +123,29 @@ pub enum Fault {
     /// traffic, no magic bytes), so a structure-aware generator can reach it, and no
     /// catalogue case does it (Autobahn 5.19/5.20 ping after the 2nd and 4th fragment).
     CrashOnPattern,
+    /// permessage-deflate: compresses with a 15-bit window whatever
+    /// `server_max_window_bits` was agreed (RFC 7692 §7.1.2.1).
+    DeflateWindowTooLarge,
+    /// permessage-deflate: keeps its compression context from message to message
+    /// although `server_no_context_takeover` was agreed (RFC 7692 §7.1.1.1).
+    DeflateKeepsContext,
+    /// permessage-deflate: sends each compressed echo as two frames with RSV1 on the
+    /// continuation frame too (RFC 7692 §6.1: RSV1 only on the first frame).
+    DeflateRsv1OnContinuation,
+    /// permessage-deflate: the compressed echo is not valid DEFLATE (its first block
+    /// has the reserved block type 11).
+    DeflateCorrupt,
+    /// permessage-deflate: sets RSV1 on echoes it leaves uncompressed (RFC 7692 §6:
+    /// RSV1 marks a compressed message).
+    DeflateRsv1Uncompressed,
+    /// Declines every permessage-deflate offer, then compresses every echo anyway
+    /// (RSV1 set without a negotiated extension, RFC 6455 §5.2).
+    DeflateWhenDeclined,
 }
 
 impl Fault {
     /// Every fault, [`Fault::None`] first.
-    pub const ALL: [Fault; 16] = [
+    pub const ALL: [Fault; 22] = [
         Fault::None,
         Fault::AcceptUnmasked,
         Fault::IgnoreRsv,
@@ -134,7 +162,26 @@ impl Fault {
         Fault::AcceptBadContinuation,
         Fault::KeepTcpAfterClose,
         Fault::CrashOnPattern,
+        Fault::DeflateWindowTooLarge,
+        Fault::DeflateKeepsContext,
+        Fault::DeflateRsv1OnContinuation,
+        Fault::DeflateCorrupt,
+        Fault::DeflateRsv1Uncompressed,
+        Fault::DeflateWhenDeclined,
     ];
+
+    /// The faults about permessage-deflate (their servers always support it).
+    pub fn is_deflate(self) -> bool {
+        matches!(
+            self,
+            Fault::DeflateWindowTooLarge
+                | Fault::DeflateKeepsContext
+                | Fault::DeflateRsv1OnContinuation
+                | Fault::DeflateCorrupt
+                | Fault::DeflateRsv1Uncompressed
+                | Fault::DeflateWhenDeclined
+        )
+    }
 }
 
 /// Hostile targets that do not speak WebSocket properly at all.
@@ -184,9 +231,16 @@ impl Drop for FaultyServer {
     }
 }
 
-/// Start an echo server with `fault` on 127.0.0.1 (ephemeral port).
+/// Start an echo server with `fault` on 127.0.0.1 (ephemeral port); permessage-deflate
+/// is supported only by the `Deflate…` faults.
 pub async fn start(fault: Fault) -> std::io::Result<FaultyServer> {
-    listen(Kind::Fault(fault)).await
+    start_with(fault, fault.is_deflate()).await
+}
+
+/// [`start`], choosing whether the server supports permessage-deflate (the `Deflate…`
+/// faults always do).
+pub async fn start_with(fault: Fault, deflate: bool) -> std::io::Result<FaultyServer> {
+    listen(Kind::Fault(fault, deflate || fault.is_deflate())).await
 }
 
 /// Start a hostile target on 127.0.0.1 (ephemeral port).
@@ -196,14 +250,24 @@ pub async fn start_hostile(h: Hostile) -> std::io::Result<FaultyServer> {
 
 #[derive(Debug, Clone, Copy)]
 enum Kind {
-    Fault(Fault),
+    /// The fault, and whether permessage-deflate is supported.
+    Fault(Fault, bool),
     Hostile(Hostile),
 }
 
 /// Start an echo server with `fault` on 127.0.0.1:`port` (0: an ephemeral port), e.g.
 /// for `wsspec-testkit server --fault`, so other tools can use it.
 pub async fn start_on(fault: Fault, port: u16) -> std::io::Result<FaultyServer> {
-    listen_on(Kind::Fault(fault), port).await
+    start_on_with(fault, fault.is_deflate(), port).await
+}
+
+/// [`start_on`], choosing whether permessage-deflate is supported (as [`start_with`]).
+pub async fn start_on_with(
+    fault: Fault,
+    deflate: bool,
+    port: u16,
+) -> std::io::Result<FaultyServer> {
+    listen_on(Kind::Fault(fault, deflate || fault.is_deflate()), port).await
 }
 
 async fn listen(kind: Kind) -> std::io::Result<FaultyServer> {
@@ -213,7 +277,7 @@ async fn listen(kind: Kind) -> std::io::Result<FaultyServer> {
 async fn listen_on(kind: Kind, port: u16) -> std::io::Result<FaultyServer> {
     spawn_server_on(port, move |stream, death| async move {
         match kind {
-            Kind::Fault(f) => serve(f, stream, death).await,
+            Kind::Fault(f, deflate) => serve(f, deflate, stream, death).await,
             Kind::Hostile(h) => hostile(h, stream).await,
         }
     })
@@ -266,9 +330,12 @@ where
 
 // ----- opening handshake ---------------------------------------------------------
 
-/// Read the opening request (bounded in size and time). Returns the key and the bytes
-/// that followed the head, or `None` after answering 400 / when the peer went away.
-async fn read_request(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
+/// Read the opening request (bounded in size and time). Returns the key, the offered
+/// extensions (none when the header does not parse) and the bytes that followed the
+/// head, or `None` after answering 400 / when the peer went away.
+async fn read_request(
+    stream: &mut TcpStream,
+) -> Option<(String, Vec<extensions::Extension>, Vec<u8>)> {
     let work = async {
         let mut buf = Vec::with_capacity(1024);
         let mut chunk = [0u8; 4096];
@@ -300,7 +367,9 @@ async fn read_request(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
         return None;
     }
     let leftover = buf.get(req.head_len..).unwrap_or_default().to_vec();
-    Some((key.to_string(), leftover))
+    let offers =
+        extensions::parse_all(req.headers_named("Sec-WebSocket-Extensions")).unwrap_or_default();
+    Some((key.to_string(), offers, leftover))
 }
 
 /// `write_all` bounded by [`WRITE_TIMEOUT`]; false if it failed or timed out.
@@ -352,6 +421,9 @@ enum Role {
 /// The data message being received.
 struct Msg {
     opcode: u8,
+    /// RSV1 on its first frame with permessage-deflate negotiated: `buf` holds
+    /// compressed bytes.
+    compressed: bool,
     buf: Vec<u8>,
     /// Frames received so far.
     frames: usize,
@@ -380,15 +452,56 @@ struct Conn {
     mirror: Vec<u8>,
     partial: Partial,
     crash: Arc<Notify>,
+    /// permessage-deflate as negotiated (`None`: declined or not offered).
+    pmd: Option<PmdParams>,
+    /// Client-to-server context, when negotiated.
+    inflater: Option<Inflater>,
+    /// Server-to-client context: when negotiated, or always with
+    /// [`Fault::DeflateWhenDeclined`].
+    deflater: Option<Deflater>,
 }
 
-/// Serve one connection of an echo server with `fault`.
-async fn serve(fault: Fault, mut stream: TcpStream, crash: Arc<Notify>) {
-    let Some((key, leftover)) = read_request(&mut stream).await else {
+/// Serve one connection of an echo server with `fault` (`deflate`: permessage-deflate
+/// supported).
+async fn serve(fault: Fault, deflate: bool, mut stream: TcpStream, crash: Arc<Notify>) {
+    let Some((key, offers, leftover)) = read_request(&mut stream).await else {
         return;
     };
     let server = format!("wsspec-faulty ({fault:?})");
-    let response = handshake::build_response(&key, &[("Server".to_string(), server)]);
+    let mut headers = vec![("Server".to_string(), server)];
+    // zlib cannot compress with a 256-byte window: offers asking for 8 are declined.
+    let policy = ServerPolicy {
+        min_server_window_bits: 9,
+        request_client_no_context_takeover: false,
+    };
+    let pmd = if deflate && fault != Fault::DeflateWhenDeclined {
+        extensions::negotiate_with(&offers, &policy)
+    } else {
+        None
+    };
+    if let Some(p) = pmd {
+        headers.push((
+            "Sec-WebSocket-Extensions".to_string(),
+            p.to_extension().to_string(),
+        ));
+    }
+    let deflater = match (pmd, fault) {
+        (_, Fault::DeflateWhenDeclined) => Some(Deflater::new(None, false)),
+        (Some(p), Fault::DeflateWindowTooLarge) => {
+            Some(Deflater::new(Some(15), p.server_no_context_takeover))
+        }
+        (Some(p), Fault::DeflateKeepsContext) => {
+            Some(Deflater::new(p.server_max_window_bits, false))
+        }
+        (Some(p), _) => Some(Deflater::new(
+            p.server_max_window_bits,
+            p.server_no_context_takeover,
+        )),
+        (None, _) => None,
+    };
+    let inflater =
+        pmd.map(|p| Inflater::new(p.client_max_window_bits, p.client_no_context_takeover));
+    let response = handshake::build_response(&key, &headers);
     if !write_all(&mut stream, &response).await {
         return;
     }
@@ -401,6 +514,9 @@ async fn serve(fault: Fault, mut stream: TcpStream, crash: Arc<Notify>) {
         mirror: Vec::new(),
         partial: Partial::default(),
         crash,
+        pmd,
+        inflater,
+        deflater,
     };
     let mut next = if leftover.is_empty() {
         Next::Go
@@ -466,7 +582,10 @@ impl Conn {
         if !masked && f != Fault::AcceptUnmasked {
             return Err(1002);
         }
-        if rsv != 0 && f != Fault::IgnoreRsv {
+        // RSV1 may start a compressed data message when permessage-deflate was agreed.
+        let rsv1_ok =
+            rsv == 4 && self.pmd.is_some() && matches!(opcode, 1 | 2) && self.msg.is_none();
+        if rsv != 0 && f != Fault::IgnoreRsv && !rsv1_ok {
             return Err(1002);
         }
         let role = match opcode {
@@ -522,14 +641,24 @@ impl Conn {
             && self.msg.as_ref().is_some_and(|m| m.frames == 1)
     }
 
-    /// Whether the payload of a frame in `role` is text to validate as it arrives.
-    fn is_checked_text(&self, role: Role) -> bool {
+    /// Whether a frame in `role` with these RSV bits belongs to a compressed message.
+    fn is_compressed(&self, role: Role, rsv: u8) -> bool {
+        match role {
+            Role::Start(_) => rsv == 4 && self.pmd.is_some(),
+            Role::Continue => self.msg.as_ref().is_some_and(|m| m.compressed),
+            Role::Control | Role::Skip => false,
+        }
+    }
+
+    /// Whether the payload of a frame in `role` is text to validate as it arrives
+    /// (compressed text is validated once inflated).
+    fn is_checked_text(&self, role: Role, rsv: u8) -> bool {
         let text = match role {
             Role::Start(op) => op == 1,
             Role::Continue => self.msg.as_ref().is_some_and(|m| m.opcode == 1),
             Role::Control | Role::Skip => false,
         };
-        text && self.validates_as_it_goes() && !self.is_lost(role)
+        text && self.validates_as_it_goes() && !self.is_lost(role) && !self.is_compressed(role, rsv)
     }
 
     /// Bytes from the peer: handle every complete frame, then look at a partial one.
@@ -593,7 +722,7 @@ impl Conn {
                 h
             }
         };
-        if self.is_checked_text(role) {
+        if self.is_checked_text(role, rsv) {
             let start = hdr_len.saturating_sub(self.partial.skipped);
             let mut bytes = self.mirror.get(start..).unwrap_or_default().to_vec();
             if !bytes.is_empty() {
@@ -682,10 +811,12 @@ impl Conn {
 
     async fn on_data(&mut self, role: Role, f: Frame, fed: usize) -> Next {
         let lost = self.is_lost(role);
-        let checked = self.is_checked_text(role);
+        let checked = self.is_checked_text(role, f.rsv);
+        let compressed = self.is_compressed(role, f.rsv);
         let mut msg = match (role, self.msg.take()) {
             (Role::Start(opcode), _) => Msg {
                 opcode,
+                compressed,
                 buf: Vec::new(),
                 frames: 0,
             },
@@ -710,17 +841,75 @@ impl Conn {
             self.msg = Some(msg);
             return Next::Go;
         }
+        if msg.compressed {
+            match self.inflate(&msg.buf) {
+                Ok(plain) => msg.buf = plain,
+                Err(code) => return Next::Fail(code),
+            }
+        }
         if msg.opcode == 1 {
             let valid = match self.fault {
                 Fault::NoUtf8Validation => true,
                 Fault::Utf8AtMessageEnd => std::str::from_utf8(&msg.buf).is_ok(),
+                _ if msg.compressed => std::str::from_utf8(&msg.buf).is_ok(),
                 _ => self.utf8.status() == (Utf8Status::Valid { complete: true }),
             };
             if !valid {
                 return Next::Fail(1007);
             }
         }
-        self.send(msg.opcode, &msg.buf).await
+        self.echo(msg.opcode, &msg.buf).await
+    }
+
+    /// Inflate one whole compressed client message (at most [`MAX_MESSAGE`] bytes);
+    /// `Err(code)`: fail the connection.
+    fn inflate(&mut self, data: &[u8]) -> Result<Vec<u8>, u16> {
+        let Some(inf) = self.inflater.as_mut() else {
+            return Err(1002);
+        };
+        let limit = usize::try_from(MAX_MESSAGE).unwrap_or(usize::MAX);
+        let mut out = Vec::new();
+        inf.start_message();
+        let mut sink = |c: &[u8]| out.extend_from_slice(c);
+        inf.feed(data, limit, &mut sink)
+            .and_then(|()| inf.end_message(limit, &mut sink))
+            .map_err(|e| match e {
+                InflateError::TooLarge { .. } => 1009u16,
+                _ => 1007,
+            })?;
+        Ok(out)
+    }
+
+    /// Echo a complete message: compressed when a compressor is in use (with the
+    /// `Deflate…` fault applied), else as one plain frame.
+    async fn echo(&mut self, opcode: u8, payload: &[u8]) -> Next {
+        let fault = self.fault;
+        let Some(d) = self.deflater.as_mut() else {
+            return self.send(opcode, payload).await;
+        };
+        let mut body = match fault {
+            Fault::DeflateRsv1Uncompressed => payload.to_vec(),
+            _ => d.message(payload),
+        };
+        if fault == Fault::DeflateCorrupt {
+            // BTYPE = 11 (reserved) in the first block header.
+            if let Some(b) = body.first_mut() {
+                *b |= 0b110;
+            }
+        }
+        let bytes = if fault == Fault::DeflateRsv1OnContinuation {
+            let (a, b) = body.split_at(body.len().div_ceil(2));
+            let mut v = encode_frame(false, 4, opcode, None, Length::Minimal, a);
+            v.extend_from_slice(&encode_frame(true, 4, 0, None, Length::Minimal, b));
+            v
+        } else {
+            encode_frame(true, 4, opcode, None, Length::Minimal, &body)
+        };
+        if write_all(&mut self.stream, &bytes).await {
+            Next::Go
+        } else {
+            Next::Drop
+        }
     }
 }
 
@@ -731,7 +920,7 @@ async fn hostile(h: Hostile, mut stream: TcpStream) {
         drain(&mut stream, HOSTILE_MAX_TIME).await;
         return;
     }
-    let Some((key, leftover)) = read_request(&mut stream).await else {
+    let Some((key, _, leftover)) = read_request(&mut stream).await else {
         return;
     };
     match h {

@@ -4,7 +4,7 @@
 //! wsspec-testkit client [--fault NAME] URL                    one connection (e.g. for `wsspec serve --exec`)
 //! wsspec-testkit client [--fault NAME] --driver BASE --agent A  Autobahn's driver loop
 //! wsspec-testkit tungstenite URL | --driver BASE --agent A      the same with tokio-tungstenite's client
-//! wsspec-testkit server --fault NAME --port P                   a fault-injected echo server
+//! wsspec-testkit server --fault NAME --port P [--deflate]        a fault-injected echo server
 //! ```
 //!
 //! `server` prints `faulty server (NAME) listening on ws://127.0.0.1:PORT/` first and
@@ -54,6 +54,9 @@ enum Command {
         /// Port on 127.0.0.1 (0 picks a free one).
         #[arg(long, default_value_t = 0)]
         port: u16,
+        /// Support permessage-deflate (the `Deflate…` faults always do).
+        #[arg(long)]
+        deflate: bool,
     },
 }
 
@@ -111,9 +114,9 @@ fn server_fault(name: &str) -> anyhow::Result<Fault> {
         })
 }
 
-async fn serve(fault: &str, port: u16) -> anyhow::Result<ExitCode> {
+async fn serve(fault: &str, port: u16, deflate: bool) -> anyhow::Result<ExitCode> {
     let fault = server_fault(fault)?;
-    let s = faulty::start_on(fault, port)
+    let s = faulty::start_on_with(fault, deflate, port)
         .await
         .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
     println!("faulty server ({fault:?}) listening on {}", s.url());
@@ -134,7 +137,11 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
     let (fault, target) = match command {
         Command::Client { fault, target } => (Some(ClientFault::parse(&fault)?), target),
         Command::Tungstenite { target } => (None, target),
-        Command::Server { fault, port } => return serve(&fault, port).await,
+        Command::Server {
+            fault,
+            port,
+            deflate,
+        } => return serve(&fault, port, deflate).await,
     };
     if !(target.timeout.is_finite() && target.timeout > 0.0) {
         anyhow::bail!("--timeout must be a positive number of seconds");

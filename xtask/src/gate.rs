@@ -355,6 +355,11 @@ fn listening_port(line: &str) -> Option<Option<u16>> {
 }
 
 impl Running {
+    /// The process id of the peer.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Start `program args…` in `root` (a relative program is looked up there first)
     /// and wait, bounded, for the line naming its port.
     pub(crate) fn start(root: &Path, program: &str, args: &[&str]) -> Result<Running> {

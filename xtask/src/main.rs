@@ -2,8 +2,9 @@
 //! plain binary in the workspace, run through the alias in `.cargo/config.toml`).
 //!
 //! * `cargo xtask ci`    — what CI runs: fmt check, clippy -D warnings, every test, the gate.
-//! * `cargo xtask bench` — wall time and peak RSS of the catalogue against the embedded
-//!   server, then the wire layer's criterion benchmarks (`bench.rs`).
+//! * `cargo xtask bench` — wall time, CPU and peak RSS of the catalogue against the
+//!   embedded server and Node ws with deflate, next to wstest; then the wire layer's
+//!   criterion benchmarks (`bench.rs`).
 //! * `cargo xtask fuzz`  — run the cargo-fuzz targets, report exec/s, keep crashes (`fuzz.rs`).
 //! * `cargo xtask fuzz-peers` — network-fuzz the real peers with `wsspec fuzz --spawn`
 //!   (`fuzz_peers.rs`).
@@ -31,10 +32,13 @@ tasks:
   ci                 fmt --check, clippy -D warnings, all tests, gate, fast oracle,
                      fuzz smoke
                      (what .ci/run runs)
-  bench [--runs N] [--only catalogue|wire]
-                     wall time and peak RSS of `wsspec run` against the embedded
-                     server, with --jobs 1 and with the default; then criterion
-                     benchmarks of the wire layer (harness/benches/wire.rs)
+  bench [--runs N] [--only catalogue|wire] [--targets embedded,ws-deflate]
+        [--cases P,Q|small-deflate] [--no-wstest]
+                     the 517 Autobahn cases (or --cases) against the embedded
+                     server and Node ws with perMessageDeflate, --jobs 1 and the
+                     default, then wstest on the same target: wall, CPU, peak RSS,
+                     the peer's CPU; table in reports/bench/TARGETS.md; then
+                     criterion benchmarks of the wire layer (harness/benches/wire.rs)
   gate [--baseline DIR] [--update]
                      run the catalogue against the embedded server and the Python
                      websockets / Node ws peers (with CI set, a peer that cannot be

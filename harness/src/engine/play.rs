@@ -99,6 +99,12 @@ pub struct Played {
 /// answers a valid frame before it sees the bad one after it (3.4, 4.1.5, 4.2.5).
 const PIECE_GAP: Duration = Duration::from_micros(50);
 
+/// A write cut into more pieces than this (section 9's chopped megabyte: 16,384
+/// pieces) goes out piece after piece with one task yield in between and no pause:
+/// each piece is still a write of its own, but the pauses would cost close to a second
+/// per case and the timing-sensitive cases all write a few dozen pieces.
+const PAUSED_PIECES: usize = 256;
+
 enum WriteCmd {
     /// Bytes to write; with `chop`, in pieces each written separately.
     Data {
@@ -119,6 +125,7 @@ async fn writer(
             Some(n) if n > 0 => bytes.chunks(n).collect(),
             _ => vec![&bytes[..]],
         };
+        let paused = pieces.len() <= PAUSED_PIECES;
         for piece in pieces {
             if let Err(e) = w.write_all(piece).await {
                 let _ = err.send(format!("write failed: {e}"));
@@ -126,10 +133,14 @@ async fn writer(
             }
             if chop.is_some() || sync {
                 let _ = w.flush().await;
-                // Each piece leaves as its own segment, a short while after the
-                // previous one, like Autobahn's queued writes (one reactor turn each).
-                let until = std::time::Instant::now() + PIECE_GAP;
-                while std::time::Instant::now() < until {
+                if paused {
+                    // Each piece leaves as its own segment, a short while after the
+                    // previous one, like Autobahn's queued writes (one reactor turn each).
+                    let until = std::time::Instant::now() + PIECE_GAP;
+                    while std::time::Instant::now() < until {
+                        tokio::task::yield_now().await;
+                    }
+                } else {
                     tokio::task::yield_now().await;
                 }
             }

@@ -7,6 +7,8 @@
 //! * `trafficStats` is always `null` and `reportCompressionRatio` `false` (we do not
 //!   measure compression); `reportTime` is `true` for 9.x, 12.x and 13.x as in Autobahn.
 //! * `isServer` is `true` when wsspec played the server (tested a client).
+//! * the wire log of 9.x, 12.x and 13.x leaves the body of the case out, as Autobahn
+//!   does (`["WLM", false]` … `["WLM", true]` around it: handshake and close only).
 //! * wire-log notes (timers, violations, in words) are written as `["NOTE", text]`,
 //!   a row type Autobahn does not have. Tools that dispatch on the row tag should skip
 //!   unknown tags; Autobahn's own timer rows (`KL`, `KLE`, `TI`, …) are not produced.
@@ -150,8 +152,29 @@ pub fn case_json(agent: &str, role: Role, r: &CaseResult) -> Value {
         "wasNotCleanReason": c.was_not_clean_reason,
         "wasOpenHandshakeTimeout": c.was_open_handshake_timeout,
         "wasServerConnectionDropTimeout": c.was_server_connection_drop_timeout,
-        "wirelog": r.trace.iter().map(wirelog_row).collect::<Vec<_>>(),
+        "wirelog": wirelog(&r.trace, matches!(family, Some(9 | 12 | 13))),
     })
+}
+
+/// The wire log. For 9.x, 12.x and 13.x, as Autobahn does, the body of the case is left
+/// out: the rows up to the first data frame, `["WLM", false]` (wire log off), then,
+/// when the trace has the closing handshake, `["WLM", true]` and the rows from the
+/// first close frame on.
+fn wirelog(trace: &[TraceRow], body_off: bool) -> Vec<Value> {
+    if !body_off {
+        return trace.iter().map(wirelog_row).collect();
+    }
+    let is_frame = |r: &TraceRow, close: bool| matches!(&r.what, TraceWhat::Frame { opcode, .. } if (*opcode == 8) == close && (close || *opcode < 8));
+    let Some(body) = trace.iter().position(|r| is_frame(r, false)) else {
+        return trace.iter().map(wirelog_row).collect();
+    };
+    let mut out: Vec<Value> = trace[..body].iter().map(wirelog_row).collect();
+    out.push(json!(["WLM", false]));
+    if let Some(close) = trace[body..].iter().position(|r| is_frame(r, true)) {
+        out.push(json!(["WLM", true]));
+        out.extend(trace[body + close..].iter().map(wirelog_row));
+    }
+    out
 }
 
 /// Serialize like Python 2's `json.dumps(v, sort_keys=True, indent=3)` as Autobahn
@@ -643,6 +666,47 @@ mod tests {
         );
         assert_eq!(v[4], json!(["pong", format!("{} ...", "c".repeat(61))]));
         assert_eq!(v[5], json!(["timeout", "A"]));
+    }
+
+    #[test]
+    fn wirelog_of_timed_sections_leaves_the_body_out() {
+        let row = |dir, what| TraceRow { t_us: 0, dir, what };
+        let frame = |opcode: u8| TraceWhat::Frame {
+            opcode,
+            fin: true,
+            rsv: 0,
+            masked: false,
+            mask: None,
+            len: 0,
+            payload_hex: String::new(),
+            payload_text: None,
+        };
+        let octets = || TraceWhat::Octets {
+            len: 2,
+            hex: "0000".into(),
+        };
+        let trace = vec![
+            row(Dir::Tx, octets()),
+            row(Dir::Rx, octets()),
+            row(Dir::Tx, frame(1)),
+            row(Dir::Rx, frame(1)),
+            row(Dir::Tx, frame(9)),
+            row(Dir::Tx, frame(8)),
+            row(Dir::Rx, frame(8)),
+        ];
+        let tags = |v: Vec<Value>| -> Vec<String> {
+            v.iter()
+                .map(|r| r[0].as_str().unwrap_or("").to_string())
+                .collect()
+        };
+        assert_eq!(
+            tags(wirelog(&trace, true)),
+            ["TO", "RO", "WLM", "WLM", "TF", "RF"]
+        );
+        assert_eq!(wirelog(&trace, true)[2], json!(["WLM", false]));
+        assert_eq!(wirelog(&trace, false).len(), trace.len());
+        // No closing handshake in the trace: the log stays off.
+        assert_eq!(tags(wirelog(&trace[..4], true)), ["TO", "RO", "WLM"]);
     }
 
     #[test]

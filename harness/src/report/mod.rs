@@ -2,6 +2,7 @@
 //! knows how the results were produced.
 
 pub mod autobahn;
+pub mod bound;
 pub mod html;
 pub mod json;
 pub mod junit;
@@ -16,8 +17,10 @@ use std::path::{Path, PathBuf};
 
 /// Write every report format into `dir`: `report.json` (native), `autobahn/`
 /// (Autobahn's JSON), `index.html` (one self-contained page), `junit.xml` and
-/// `summary.md` (for CI step summaries). Returns the main files written.
+/// `summary.md` (for CI step summaries), each case within the size bounds of
+/// [`bound`]. Returns the main files written.
 pub fn write_all(report: &RunReport, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let report = &*bound::bounded(report);
     let native = dir.join("report.json");
     json::write(report, &native)?;
     let ab = dir.join("autobahn");
