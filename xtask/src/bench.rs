@@ -17,6 +17,7 @@
 //! |--------------|-----------------------------------------------------------------------|
 //! | `embedded`   | wsspec's in-process tokio-tungstenite server (`wsspec run` with no URL; its CPU is counted in the harness's); wstest gets `wsspec serve` |
 //! | `ws-deflate` | Node `ws` with perMessageDeflate (`scripts/peers/ws_echo.js --deflate`)  |
+//! | `tungstenite-client` | the server role: `wsspec serve --listen` and tokio-tungstenite's client through Autobahn's driver protocol (`wsspec-testkit tungstenite --driver`), one case at a time (no wstest row) |
 //!
 //! The targets of issue 9 are checked and printed: embedded ≤ 3 s wall (default jobs);
 //! against ws-deflate the harness is never the bottleneck (harness CPU ≤ 0.5 × the
@@ -56,7 +57,11 @@ fn parse(args: &[String]) -> Result<Options> {
     let mut o = Options {
         runs: 1,
         only: None,
-        targets: vec!["embedded".into(), "ws-deflate".into()],
+        targets: vec![
+            "embedded".into(),
+            "tungstenite-client".into(),
+            "ws-deflate".into(),
+        ],
         cases: ALL.into(),
         wstest: true,
     };
@@ -80,8 +85,10 @@ fn parse(args: &[String]) -> Result<Options> {
                 let v = it.next().context("--targets needs a list")?;
                 o.targets = v.split(',').map(str::to_string).collect();
                 for t in &o.targets {
-                    if t != "embedded" && t != "ws-deflate" {
-                        bail!("unknown bench target `{t}` (embedded, ws-deflate)");
+                    if !matches!(t.as_str(), "embedded" | "ws-deflate" | "tungstenite-client") {
+                        bail!(
+                            "unknown bench target `{t}` (embedded, ws-deflate, tungstenite-client)"
+                        );
                     }
                 }
             }
@@ -96,7 +103,8 @@ fn parse(args: &[String]) -> Result<Options> {
             "--no-wstest" => o.wstest = false,
             other => bail!(
                 "unknown bench option `{other}` (--runs N, --only catalogue|wire, \
-                 --targets embedded,ws-deflate, --cases P,Q|small-deflate, --no-wstest)"
+                 --targets embedded,tungstenite-client,ws-deflate, --cases P,Q|small-deflate, \
+                 --no-wstest)"
             ),
         }
     }
@@ -178,6 +186,12 @@ fn catalogue(sh: &Shell, o: &Options) -> Result<()> {
     let count = count_cases(&bin, &o.cases)?;
     let mut rows = Vec::new();
     for target in &o.targets {
+        if target == "tungstenite-client" {
+            let row = server_role(sh, &root, &bin, &o.cases, count)?;
+            print_row(&row);
+            rows.push(row);
+            continue;
+        }
         println!("xtask bench: {target}, {count} cases");
         // The server (for ws-deflate always, for embedded only for wstest).
         let peer = if target == "ws-deflate" {
@@ -237,9 +251,9 @@ fn catalogue(sh: &Shell, o: &Options) -> Result<()> {
                     started = crate::gate::Running::start(
                         &root,
                         &bin.to_string_lossy(),
-                        &["serve", "--port", "0"],
+                        &["echo", "--port", "0"],
                     )
-                    .context("starting `wsspec serve`")?;
+                    .context("starting `wsspec echo`")?;
                     started
                 }
             };
@@ -323,6 +337,75 @@ fn spec_json(dir: &Path, agent: &str, port: u16, cases: &str) -> String {
         dir.join("reports").display(),
         list.join(", ")
     )
+}
+
+/// The server role: `wsspec serve --listen` against tokio-tungstenite's client driven
+/// through Autobahn's URL protocol (`wsspec-testkit tungstenite --driver`, release),
+/// one case after the other as Autobahn's drivers do. Wall time from the start of the
+/// driver to its end; the harness's CPU and peak RSS from its rusage (it is stopped
+/// with SIGINT after the driver); the driver's CPU as the peer's.
+fn server_role(sh: &Shell, root: &Path, bin: &Path, cases: &str, count: usize) -> Result<Row> {
+    use std::io::BufRead;
+    cmd!(sh, "cargo build --release --quiet -p wsspec-testkit").run()?;
+    let driver = bin.with_file_name("wsspec-testkit");
+    println!("xtask bench: tungstenite-client (wsspec serve), {count} cases");
+    let mut serve = Command::new(bin)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-write",
+            "-q",
+            "--cases",
+            cases,
+        ])
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting wsspec serve")?;
+    let pid = serve.id() as libc::pid_t;
+    let mut line = String::new();
+    if let Some(out) = serve.stdout.take() {
+        std::io::BufReader::new(out).read_line(&mut line)?;
+    }
+    let Some(url) = line
+        .trim()
+        .strip_prefix("listening on ")
+        .map(str::to_string)
+    else {
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        bail!("wsspec serve did not say where it listens (got {line:?})");
+    };
+    let mut c = Command::new(&driver);
+    c.args(["tungstenite", "--driver", &url, "--agent", "tungstenite"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let d = measure(c, Some(Duration::from_secs(600)))?;
+    // SAFETY: kill(2) on our own child, not reaped yet.
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    let mut status = 0;
+    // SAFETY: wait4 only writes into the status and rusage we pass.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+    if r != pid {
+        bail!(
+            "wait4 on wsspec serve failed: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    let secs = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    Ok(Row {
+        target: "tungstenite-client".into(),
+        tool: "wsspec serve".into(),
+        wall: d.wall,
+        cpu: secs(ru.ru_utime) + secs(ru.ru_stime),
+        rss_mib: ru.ru_maxrss as f64 / 1024.0,
+        peer_cpu: Some(d.cpu),
+        cases: count,
+    })
 }
 
 /// Run `c` to its end (killing it after `timeout`, if given) and measure it.
@@ -433,7 +516,7 @@ fn markdown(rows: &[Row], o: &Options) -> String {
                 .map_or("in-process".into(), |p| format!("{p:.2}"))
         );
     }
-    let _ = writeln!(s, "\nTargets (issue 9):\n");
+    let _ = writeln!(s, "\nTargets (issues 9 and 10):\n");
     let mark = |ok: bool| if ok { "met" } else { "MISSED" };
     for r in rows.iter().filter(|r| r.tool.starts_with("wsspec")) {
         if r.target == "embedded" && r.tool == "wsspec" {
@@ -444,7 +527,23 @@ fn markdown(rows: &[Row], o: &Options) -> String {
                 mark(r.wall <= EMBEDDED_WALL_S)
             );
         }
-        if let Some(p) = r.peer_cpu {
+        if r.target == "tungstenite-client" {
+            // Issue 10: the server role takes no more wall time than the client role
+            // at the same concurrency (Autobahn's drivers run one case at a time).
+            if let Some(c) = rows
+                .iter()
+                .find(|c| c.target == "embedded" && c.tool == "wsspec --jobs 1")
+            {
+                let _ = writeln!(
+                    s,
+                    "- server role (tungstenite's client, one case at a time) wall {:.2} s ≤ \
+                     client role `--jobs 1` wall {:.2} s × 1.1: {}",
+                    r.wall,
+                    c.wall,
+                    mark(r.wall <= c.wall * 1.1)
+                );
+            }
+        } else if let Some(p) = r.peer_cpu {
             let _ = writeln!(
                 s,
                 "- {} `{}`: harness CPU {:.2} s ≤ {CPU_RATIO} × peer CPU {:.2} s: {}; wall {:.2} s ≤ {WALL_RATIO} × peer CPU: {}",
