@@ -493,18 +493,34 @@ pub fn describe_events(ev: &[Event]) -> String {
         .iter()
         .map(|e| match e {
             Event::Message { payload, binary } => {
-                let b = payload.bytes();
                 let kind = if *binary { "binary" } else { "text" };
-                format!("{kind} message ({} bytes{})", b.len(), excerpt(&b))
+                format!("{kind} message ({})", describe_payload(payload))
             }
-            Event::Pong(p) => {
-                let b = p.bytes();
-                format!("pong ({} bytes{})", b.len(), excerpt(&b))
-            }
+            Event::Pong(p) => format!("pong ({})", describe_payload(p)),
             Event::Timeout(t) => format!("still open at delay {t}"),
         })
         .collect();
     parts.join(", ")
+}
+
+/// `N bytes: "head…"`; a message kept as a digest shows its length and stored head.
+fn describe_payload(p: &crate::case::Payload) -> String {
+    match p {
+        crate::case::Payload::Digest { len, head, .. } => {
+            let head = crate::case::decode_hex(head).unwrap_or_default();
+            let shown = excerpt(&head);
+            let more = if !shown.is_empty() && !shown.ends_with('…') {
+                "…"
+            } else {
+                ""
+            };
+            format!("{len} bytes{shown}{more}")
+        }
+        other => {
+            let b = other.bytes();
+            format!("{} bytes{}", b.len(), excerpt(&b))
+        }
+    }
 }
 
 fn excerpt(b: &[u8]) -> String {
@@ -601,4 +617,24 @@ pub fn describe_actual(ev: &[Event], c: &CloseInfo, never_opened: bool) -> Strin
         s.push_str("; the tester had to drop TCP");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::Payload;
+
+    #[test]
+    fn a_digest_message_is_described_by_its_length_and_head() {
+        let long = vec![b'a'; 1000];
+        let kept = Payload::received(1000, [7; 20], None, &long[..32], &long[968..]);
+        let text = describe_events(&[Event::Message {
+            payload: kept,
+            binary: false,
+        }]);
+        assert!(
+            text.starts_with("text message (1000 bytes: \"aaaa"),
+            "{text}"
+        );
+    }
 }
