@@ -354,25 +354,26 @@ impl Conn {
     }
 
     /// The frame-level rules: `Some((code, why))` when `f` breaks one.
-    fn violation(&self, f: &Frame) -> Option<(u16, &'static str)> {
-        if f.mask.is_some() && self.fault != ClientFault::AcceptMaskedFrames {
-            return Some((1002, "masked frame from the server"));
-        }
-        if f.rsv != 0 {
-            return Some((1002, "RSV bits set without an extension"));
-        }
-        if matches!(f.opcode, 3..=7 | 11..=15) {
-            return Some((1002, "reserved opcode"));
-        }
-        if f.is_control() && (!f.fin || f.payload.len() > 125) {
-            return Some((1002, "fragmented or oversized control frame"));
-        }
-        None
+    /// wsspec's receive rules as a client (no extension is ever negotiated here);
+    /// `AcceptMaskedFrames` waives the masking rule.
+    fn violation(&self, f: &Frame) -> Option<(u16, String)> {
+        use wsspec::rules::receive::{broken, Header, Rule, RxState};
+        let state = RxState {
+            role: wsspec::rules::Role::Client,
+            deflate: false,
+            in_message: self.message.is_some(),
+        };
+        broken(&Header::of(f), state)
+            .into_iter()
+            .find(|(rule, _)| {
+                !(*rule == Rule::Masking && self.fault == ClientFault::AcceptMaskedFrames)
+            })
+            .map(|(_, why)| (1002, why))
     }
 
     async fn on_frame(&mut self, f: Frame) -> Result<Next> {
         if let Some((code, why)) = self.violation(&f) {
-            return Ok(Next::End(self.fail(code, why).await?));
+            return Ok(Next::End(self.fail(code, &why).await?));
         }
         match f.opcode {
             0..=2 => self.on_data(f).await,

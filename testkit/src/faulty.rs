@@ -578,42 +578,52 @@ impl Conn {
         masked: bool,
         len: u64,
     ) -> Result<Role, u16> {
+        use wsspec::rules::receive::{broken, Header, Rule, RxState};
         let f = self.fault;
-        if !masked && f != Fault::AcceptUnmasked {
-            return Err(1002);
-        }
-        // RSV1 may start a compressed data message when permessage-deflate was agreed.
-        let rsv1_ok =
-            rsv == 4 && self.pmd.is_some() && matches!(opcode, 1 | 2) && self.msg.is_none();
-        if rsv != 0 && f != Fault::IgnoreRsv && !rsv1_ok {
-            return Err(1002);
+        // wsspec's receive rules, as a server; each fault waives the one it breaks.
+        let header = Header {
+            fin,
+            rsv,
+            opcode,
+            masked,
+            len,
+            minimal_length: true,
+        };
+        let state = RxState {
+            role: wsspec::rules::Role::Server,
+            deflate: self.pmd.is_some(),
+            in_message: self.msg.is_some(),
+        };
+        for (rule, _) in broken(&header, state) {
+            let waived = match rule {
+                Rule::Masking => f == Fault::AcceptUnmasked,
+                Rule::Rsv => f == Fault::IgnoreRsv,
+                Rule::ReservedOpcode => f == Fault::AcceptReservedOpcodes,
+                Rule::FragmentedControl => f == Fault::AcceptFragmentedControl,
+                Rule::LongControl => f == Fault::AcceptLongControl,
+                Rule::ContinuationOutsideMessage | Rule::DataInsideMessage => {
+                    f == Fault::AcceptBadContinuation
+                }
+                // The close handler answers a 1-byte close with 1002 itself.
+                Rule::CloseLengthOne | Rule::LengthEncoding => true,
+            };
+            if !waived {
+                return Err(1002);
+            }
         }
         let role = match opcode {
-            3..=7 | 11..=15 => {
-                return if f == Fault::AcceptReservedOpcodes {
-                    Ok(Role::Skip)
-                } else {
-                    Err(1002)
-                };
-            }
-            8..=10 => {
-                if !fin && f != Fault::AcceptFragmentedControl {
-                    return Err(1002);
-                }
-                if len > 125 && f != Fault::AcceptLongControl {
-                    return Err(1002);
-                }
-                return Ok(Role::Control);
-            }
+            // Only with AcceptReservedOpcodes: skipped unread.
+            3..=7 | 11..=15 => return Ok(Role::Skip),
+            8..=10 => return Ok(Role::Control),
             0 => match self.msg {
                 Some(_) => Role::Continue,
-                None if f == Fault::AcceptBadContinuation => Role::Start(1),
-                None => return Err(1002),
+                // Only with AcceptBadContinuation.
+                None => Role::Start(1),
             },
             _ => match self.msg {
                 None => Role::Start(opcode),
-                Some(_) if f == Fault::AcceptBadContinuation => Role::Continue,
-                Some(_) => return Err(1002),
+                // Only with AcceptBadContinuation.
+                Some(_) => Role::Continue,
             },
         };
         let so_far = match (role, &self.msg) {
