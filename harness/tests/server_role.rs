@@ -29,6 +29,33 @@ async fn run_case(base: &str, n: usize, agent: &str) {
     }
 }
 
+/// wsspec's fuzzing server for `cases` on a free port of 127.0.0.1, running: its base
+/// URL, its stopper and the task that returns the report.
+async fn start_fuzzing_server(
+    cases: Vec<wsspec::case::Case>,
+) -> (
+    String,
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<wsspec::RunReport>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = FuzzingServer::new(
+        listener,
+        Options {
+            cases,
+            settings: Settings::default(),
+            out: None,
+            excluded: None,
+            status_wait: Duration::from_secs(5),
+        },
+        Box::new(|_, _| {}),
+    )
+    .unwrap();
+    let base = server.url().to_string();
+    let stop = server.stopper();
+    (base, stop, tokio::spawn(server.run()))
+}
+
 async fn text_of(url: String) -> String {
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
     while let Some(Ok(msg)) = ws.next().await {
@@ -53,21 +80,7 @@ async fn tungstenite_client_verdicts_equal_autobahns_published_results() {
     let cases: Vec<wsspec::case::Case> = all.into_iter().filter(|c| !c.id.contains('/')).collect();
     assert_eq!(cases.len(), 517);
     let timed_ids: Vec<usize> = (1..=cases.len()).filter(|n| cases[n - 1].timed).collect();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = FuzzingServer::new(
-        listener,
-        Options {
-            cases,
-            settings: Settings::default(),
-            out: None,
-            excluded: None,
-            status_wait: Duration::from_secs(5),
-        },
-        Box::new(|_, _| {}),
-    )
-    .unwrap();
-    let base = server.url().to_string();
-    let running = tokio::spawn(server.run());
+    let (base, _stop, running) = start_fuzzing_server(cases).await;
 
     // The driver protocol as Autobahn's drivers use it; cases on four connections at
     // a time (any order is allowed) except the timed section 9, which runs one case
@@ -268,22 +281,7 @@ async fn tungstenite_client_on_wsspecs_client_cases() {
         .collect();
     assert!(cases.len() >= 20);
     let count = cases.len();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = FuzzingServer::new(
-        listener,
-        Options {
-            cases,
-            settings: Settings::default(),
-            out: None,
-            excluded: None,
-            status_wait: Duration::from_secs(5),
-        },
-        Box::new(|_, _| {}),
-    )
-    .unwrap();
-    let base = server.url().to_string();
-    let stop = server.stopper();
-    let running = tokio::spawn(server.run());
+    let (base, stop, running) = start_fuzzing_server(cases).await;
     let mut all = Vec::new();
     for n in 1..=count {
         let base = base.clone();
