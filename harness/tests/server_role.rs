@@ -12,8 +12,6 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use wsspec::drive::fuzzingserver::{FuzzingServer, Options};
-use wsspec::engine::conn::Settings;
 
 /// A client driver as Autobahn's reference drivers are: echo every data message of
 /// `/runCase?case=N&agent=A` until the connection ends.
@@ -27,33 +25,6 @@ async fn run_case(base: &str, n: usize, agent: &str) {
             return;
         }
     }
-}
-
-/// wsspec's fuzzing server for `cases` on a free port of 127.0.0.1, running: its base
-/// URL, its stopper and the task that returns the report.
-async fn start_fuzzing_server(
-    cases: Vec<wsspec::case::Case>,
-) -> (
-    String,
-    tokio::sync::watch::Sender<bool>,
-    tokio::task::JoinHandle<wsspec::RunReport>,
-) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = FuzzingServer::new(
-        listener,
-        Options {
-            cases,
-            settings: Settings::default(),
-            out: None,
-            excluded: None,
-            status_wait: Duration::from_secs(5),
-        },
-        Box::new(|_, _| {}),
-    )
-    .unwrap();
-    let base = server.url().to_string();
-    let stop = server.stopper();
-    (base, stop, tokio::spawn(server.run()))
 }
 
 async fn text_of(url: String) -> String {
@@ -80,7 +51,8 @@ async fn tungstenite_client_verdicts_equal_autobahns_published_results() {
     let cases: Vec<wsspec::case::Case> = all.into_iter().filter(|c| !c.id.contains('/')).collect();
     assert_eq!(cases.len(), 517);
     let timed_ids: Vec<usize> = (1..=cases.len()).filter(|n| cases[n - 1].timed).collect();
-    let (base, _stop, running) = start_fuzzing_server(cases).await;
+    let served = wsspec_testkit::serve::start(cases).await.unwrap();
+    let (base, running) = (served.url, served.report);
 
     // The driver protocol as Autobahn's drivers use it; cases on four connections at
     // a time (any order is allowed) except the timed section 9, which runs one case
@@ -281,7 +253,8 @@ async fn tungstenite_client_on_wsspecs_client_cases() {
         .collect();
     assert!(cases.len() >= 20);
     let count = cases.len();
-    let (base, stop, running) = start_fuzzing_server(cases).await;
+    let served = wsspec_testkit::serve::start(cases).await.unwrap();
+    let (base, stop, running) = (served.url, served.stop, served.report);
     let mut all = Vec::new();
     for n in 1..=count {
         let base = base.clone();

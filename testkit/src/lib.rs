@@ -18,5 +18,6 @@ pub mod client;
 pub mod driver;
 pub mod faulty;
 pub mod faulty_hs;
+pub mod serve;
 pub mod tungstenite_client;
 pub mod wstest;

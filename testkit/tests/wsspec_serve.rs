@@ -13,7 +13,6 @@
 
 use std::collections::BTreeMap;
 use std::time::Duration;
-use wsspec::drive::fuzzingserver::{FuzzingServer, Options};
 use wsspec::engine::conn::Settings;
 use wsspec_testkit::client::{self, ClientFault};
 use wsspec_testkit::driver;
@@ -46,22 +45,11 @@ async fn wsspec_serve_judges_the_fault_clients_like_wstest() {
         .cloned()
         .collect();
     assert_eq!(cases.len(), 80);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let ours = FuzzingServer::new(
-        listener,
-        Options {
-            cases,
-            settings: Settings::default(),
-            out: None,
-            excluded: None,
-            status_wait: Duration::from_secs(5),
-        },
-        Box::new(|_, _| {}),
-    )
-    .unwrap();
-    let ours_url = ours.url().to_string();
-    let stop = ours.stopper();
-    let running = tokio::spawn(ours.run());
+    let wsspec_testkit::serve::Served {
+        url: ours_url,
+        stop,
+        report: running,
+    } = wsspec_testkit::serve::start(cases).await.unwrap();
 
     // Every client against both servers at once (both keep results per agent).
     let mut runs = Vec::new();
@@ -191,22 +179,11 @@ async fn client_cases_catch_what_wstest_cannot() {
             .collect();
     let count = cases.len();
     assert!(count >= 20, "{count} client cases");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = FuzzingServer::new(
-        listener,
-        Options {
-            cases,
-            settings: Settings::default(),
-            out: None,
-            excluded: None,
-            status_wait: Duration::from_secs(5),
-        },
-        Box::new(|_, _| {}),
-    )
-    .unwrap();
-    let base = server.url().to_string();
-    let stop = server.stopper();
-    let running = tokio::spawn(server.run());
+    let wsspec_testkit::serve::Served {
+        url: base,
+        stop,
+        report: running,
+    } = wsspec_testkit::serve::start(cases).await.unwrap();
     let runs: Vec<_> = ClientFault::ALL
         .into_iter()
         .map(|fault| {

@@ -32,6 +32,10 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
+/// Connections served at once; more are closed on arrival (each one is also bounded
+/// in time by the opening-handshake timeout and the case's own limits).
+const MAX_CONNECTIONS: usize = 256;
+
 /// What the fuzzing server serves and where its reports go.
 pub struct Options {
     /// The selected cases, in catalogue order: `case=N` is `cases[N - 1]`.
@@ -117,6 +121,11 @@ impl FuzzingServer {
             tokio::select! {
                 r = self.listener.accept() => {
                     let Ok((tcp, _)) = r else { continue };
+                    if tasks.len() >= MAX_CONNECTIONS {
+                        // A client opening connections without end is refused, not served.
+                        drop(tcp);
+                        continue;
+                    }
                     let _ = tcp.set_nodelay(true);
                     let sh = self.shared.clone();
                     tasks.spawn(async move { handle(sh, Box::new(tcp)).await });

@@ -230,19 +230,7 @@ pub(super) async fn run(opts: &Options) -> Result<Summary, Error> {
             ),
         );
         let f = handle_finding(opts, &settings, command, seq, n, kind, detail, fuzz_time).await?;
-        note(
-            opts,
-            &format!(
-                "wrote {} ({} -> {} steps, {} runs)",
-                f.path.display(),
-                f.steps_before,
-                f.steps_after,
-                f.shrink_runs
-            ),
-        );
-        summary.findings.push(f);
-        if summary.findings.len() >= opts.max_findings {
-            summary.stopped = Some(format!("{} findings (--max-findings)", opts.max_findings));
+        if summary.record(opts, f) {
             break;
         }
     }

@@ -245,6 +245,28 @@ impl Summary {
 
 // ----- the main loop ---------------------------------------------------------------
 
+impl Summary {
+    /// Keep a written finding (and say so); `true` once `--max-findings` is reached.
+    fn record(&mut self, opts: &Options, f: Finding) -> bool {
+        note(
+            opts,
+            &format!(
+                "wrote {} ({} -> {} steps, {} runs)",
+                f.path.display(),
+                f.steps_before,
+                f.steps_after,
+                f.shrink_runs
+            ),
+        );
+        self.findings.push(f);
+        if self.findings.len() >= opts.max_findings {
+            self.stopped = Some(format!("{} findings (--max-findings)", opts.max_findings));
+            return true;
+        }
+        false
+    }
+}
+
 fn note(opts: &Options, msg: &str) {
     if !opts.quiet {
         eprintln!("wsspec fuzz: {msg}");
@@ -382,19 +404,7 @@ pub async fn run_with(opts: &Options, life: Option<Box<dyn Lifecycle>>) -> Resul
             fuzz_time,
         )
         .await?;
-        note(
-            opts,
-            &format!(
-                "wrote {} ({} -> {} steps, {} runs)",
-                f.path.display(),
-                f.steps_before,
-                f.steps_after,
-                f.shrink_runs
-            ),
-        );
-        summary.findings.push(f);
-        if summary.findings.len() >= opts.max_findings {
-            summary.stopped = Some(format!("{} findings (--max-findings)", opts.max_findings));
+        if summary.record(opts, f) {
             break;
         }
         if !keeper.ensure_alive(&settings, opts.timeout).await {
