@@ -326,31 +326,46 @@ pub(crate) async fn run(a: RunArgs) -> Result<ExitCode, Error> {
         strict: a.strict,
         agents,
     };
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    print!("{}", terminal::render(&report, color));
-    if !a.no_write {
-        let out = a
-            .out
+    let out = (!a.no_write).then(|| {
+        a.out
             .clone()
             .or_else(|| config.as_ref().and_then(|c| c.outdir.clone()))
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_OUT));
-        let files = crate::report::write_all(&report, &out)
-            .map_err(|e| Error::Io(format!("writing reports to {}: {e}", out.display())))?;
-        let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-        println!("reports: {}", names.join(", "));
-    }
-    let outcome = gate::evaluate(&report, &known_failing, &known_flaky);
-    if !known_failing.is_empty() || !known_flaky.is_empty() {
-        for m in &outcome.messages {
-            println!("{m}");
-        }
-        if let (Some(p), false) = (partition, outcome.unused.is_empty()) {
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_OUT))
+    });
+    let outcome = report_and_gate(&report, out.as_deref(), &known_failing, &known_flaky)?;
+    if let (Some(p), false) = (partition, outcome.unused.is_empty()) {
+        if !known_failing.is_empty() || !known_flaky.is_empty() {
             println!(
                 "note: this run is part {p}: entries for cases of the other parts match nothing here"
             );
         }
     }
     Ok(ExitCode::from(outcome.exit_code))
+}
+
+/// The end of a run, in either role: the terminal report, the report files (unless
+/// `out` is `None`), and the known-failing/known-flaky gate with its messages.
+pub(crate) fn report_and_gate(
+    report: &RunReport,
+    out: Option<&std::path::Path>,
+    known_failing: &[gate::Entry],
+    known_flaky: &[gate::Entry],
+) -> Result<gate::GateOutcome, Error> {
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    print!("{}", terminal::render(report, color));
+    if let Some(out) = out {
+        let files = crate::report::write_all(report, out)
+            .map_err(|e| Error::Io(format!("writing reports to {}: {e}", out.display())))?;
+        let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        println!("reports: {}", names.join(", "));
+    }
+    let outcome = gate::evaluate(report, known_failing, known_flaky);
+    if !known_failing.is_empty() || !known_flaky.is_empty() {
+        for m in &outcome.messages {
+            println!("{m}");
+        }
+    }
+    Ok(outcome)
 }
 
 /// The selection a spec asks for: its `cases` (unless --cases is given) and

@@ -11,11 +11,9 @@ use crate::engine::conn::Settings;
 use crate::error::Error;
 use crate::gate;
 use crate::report::model::{AgentReport, CaseResult, RunReport, SCHEMA_VERSION};
-use crate::report::terminal;
 use crate::rules::Role;
 use crate::runner;
 use clap::Args;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -144,20 +142,12 @@ pub(crate) async fn serve(a: ServeArgs) -> Result<ExitCode, Error> {
                 .into(),
         ));
     }
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    print!("{}", terminal::render(&report, color));
-    if !a.no_write {
-        let files = crate::report::write_all(&report, &out)
-            .map_err(|e| Error::Io(format!("writing reports to {}: {e}", out.display())))?;
-        let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-        println!("reports: {}", names.join(", "));
-    }
-    let outcome = gate::evaluate(&report, &known_failing, &known_flaky);
-    if !known_failing.is_empty() || !known_flaky.is_empty() {
-        for m in &outcome.messages {
-            println!("{m}");
-        }
-    }
+    let outcome = super::run::report_and_gate(
+        &report,
+        (!a.no_write).then_some(out.as_path()),
+        &known_failing,
+        &known_flaky,
+    )?;
     Ok(ExitCode::from(outcome.exit_code))
 }
 
