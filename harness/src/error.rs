@@ -3,6 +3,9 @@
 
 use thiserror::Error;
 
+/// Why the harness could not do what it was asked: the command line exits with 2 and
+/// [`Suite`](crate::Suite) returns it. A case that fails is not an error but a
+/// [`Verdict`](crate::Verdict) in the report.
 #[derive(Debug, Error)]
 pub enum Error {
     /// The command line asks for something impossible (unknown case id, empty selection…).

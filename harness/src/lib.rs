@@ -63,9 +63,10 @@
 //! # What is stable
 //!
 //! [`Suite`], [`Report`], [`Mismatch`], [`ServerAddress`], [`Error`] and the report
-//! model ([`RunReport`], [`AgentReport`], [`CaseResult`], [`Verdict`]). The other
-//! modules serve the `wsspec` command line and its tests; they are hidden from these
-//! docs and may change in any release.
+//! model ([`RunReport`], [`AgentReport`], [`CaseResult`], [`Verdict`]). Everything else
+//! (the wire codec, the engine, the rules, the runner, the reporters) is private to the
+//! crate; the project's own tests and fuzz targets reach it through the `internals`
+//! feature, which is not an API and may change in any release.
 //!
 //! The command line (`cargo install wsspec`, then `wsspec run URL`) writes the same
 //! reports; see the README.
@@ -77,36 +78,91 @@ pub use api::{Mismatch, Report, ServerAddress, Suite, BLESS_ENV};
 pub use error::Error;
 pub use report::model::{AgentReport, CaseResult, RunReport, Verdict};
 
-// The modules below are the command line's internals. They are public for the binary, the integration tests and the fuzz targets, not as an API.
+// The modules below are the command line's internals: private to the crate. The
+// `internals` feature (never for users: no stability, no docs) makes them public for
+// the project's own integration tests, test fixtures (testkit) and fuzz targets.
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod case;
+#[cfg(not(feature = "internals"))]
+mod case;
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod catalogue;
+#[cfg(not(feature = "internals"))]
+mod catalogue;
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod cli;
+#[cfg(not(feature = "internals"))]
+mod cli;
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod config;
+#[cfg(not(feature = "internals"))]
+mod config;
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod drive;
+#[cfg(not(feature = "internals"))]
+mod drive;
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod engine;
+#[cfg(not(feature = "internals"))]
+mod engine;
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod error;
+#[cfg(not(feature = "internals"))]
+mod error;
+// Entry points of the cargo-fuzz targets (fuzz/): not part of the binary.
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod fuzz;
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod gate;
+#[cfg(not(feature = "internals"))]
+mod gate;
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod netfuzz;
+#[cfg(not(feature = "internals"))]
+mod netfuzz;
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod report;
+#[cfg(not(feature = "internals"))]
+mod report;
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod rules;
+#[cfg(not(feature = "internals"))]
+mod rules;
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod runner;
+#[cfg(not(feature = "internals"))]
+mod runner;
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod server;
+#[cfg(not(feature = "internals"))]
+mod server;
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod spawn;
+#[cfg(not(feature = "internals"))]
+mod spawn;
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod wire;
+#[cfg(not(feature = "internals"))]
+mod wire;
+
+/// The `wsspec` command line: the binary's `main`. Not an API.
+#[doc(hidden)]
+pub fn command_line() -> std::process::ExitCode {
+    cli::main()
+}

@@ -90,6 +90,7 @@ impl Exit {
     }
 
     /// `SIGSEGV`, `SIGABRT`, … for a signal.
+    #[cfg(feature = "internals")] // for the tests, testkit and fuzz targets
     pub fn signal_name(&self) -> Option<String> {
         match *self {
             Exit::Signal { signal, .. } => Some(signal_name(signal)),
@@ -218,7 +219,6 @@ pub struct Child {
     /// The command line as run (after substitution).
     pub command: String,
     pub port: Option<u16>,
-    pub started: Instant,
     proc: std::process::Child,
     pgid: i32,
     tail: Arc<Mutex<Tail>>,
@@ -270,7 +270,6 @@ impl Child {
         Ok(Child {
             command: command.to_string(),
             port,
-            started: Instant::now(),
             proc,
             pgid,
             tail,
@@ -392,6 +391,7 @@ impl Child {
     }
 
     /// The process group id (= the shell's pid).
+    #[cfg(feature = "internals")] // for the tests, testkit and fuzz targets
     pub fn pgid(&self) -> i32 {
         self.pgid
     }

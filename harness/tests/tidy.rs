@@ -14,6 +14,8 @@
 //!   next run passes.
 //! * Rust sources (`harness/src`, `harness/tests`, `harness/build.rs`, `xtask/src`)
 //!   start with a `//!` doc comment, use no `should_panic` attribute and no `dbg` macro.
+//! * The library's internals are crate-private: every `pub mod` in `lib.rs` is behind
+//!   the `internals` feature (the project's tests and fuzz targets turn it on).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -330,9 +332,54 @@ fn no_should_panic_and_no_dbg() {
     );
 }
 
+/// The modules of `lib.rs` that are public only with the `internals` feature
+/// (`#[cfg(feature = "internals")]` right above a `pub mod`), and those public without it.
+fn public_modules(lib_rs: &str) -> (Vec<String>, Vec<String>) {
+    let (mut gated, mut open) = (Vec::new(), Vec::new());
+    let mut previous = "";
+    for line in lib_rs.lines().map(str::trim) {
+        if let Some(name) = line.strip_prefix("pub mod ") {
+            let name = name.trim_end_matches(';').to_string();
+            if previous == "#[cfg(feature = \"internals\")]" {
+                gated.push(name);
+            } else {
+                open.push(name);
+            }
+        }
+        // Attributes between the cfg and the `pub mod` (doc(hidden)) keep the cfg in view.
+        if !line.starts_with("#[doc") {
+            previous = line;
+        }
+    }
+    (gated, open)
+}
+
+#[test]
+fn internals_are_private_without_the_internals_feature() {
+    // Issue 11: the API is the crate root; the wire codec, engine, rules, runner and
+    // reporters are `mod` (crate-private) unless the tests' `internals` feature is on.
+    let lib = std::fs::read_to_string(root().join("harness/src/lib.rs")).expect("read lib.rs");
+    let (gated, open) = public_modules(&lib);
+    assert!(
+        open.is_empty(),
+        "lib.rs makes these modules public without the `internals` feature: {open:?}"
+    );
+    for m in ["wire", "engine", "rules", "runner", "report", "cli"] {
+        assert!(
+            gated.iter().any(|g| g == m),
+            "no gated `pub mod {m}` in lib.rs"
+        );
+    }
+}
+
 #[test]
 fn the_checks_catch_what_they_should() {
     assert!(is_autobahn_id("6.4.3") && !is_autobahn_id("6.4.") && !is_autobahn_id("a.1"));
+    let lib = "#[cfg(feature = \"internals\")]\n#[doc(hidden)]\npub mod wire;\n#[cfg(not(feature = \"internals\"))]\nmod wire;\npub mod cli;\n";
+    assert_eq!(
+        public_modules(lib),
+        (vec!["wire".to_string()], vec!["cli".to_string()])
+    );
     assert!(is_kebab("unmasked-text") && !is_kebab("Unmasked") && !is_kebab("a--b"));
     assert_eq!(whitespace_fixed("[\r\n  1 \n]\n\n"), "[\n  1\n]\n");
     assert_eq!(whitespace_fixed("[]"), "[]\n");

@@ -13,6 +13,8 @@
 //!     .build();
 //! assert_eq!(c.steps.len(), 2);
 //! ```
+// A vocabulary: the catalogue uses part of it, the tests and the fuzz targets the rest.
+#![cfg_attr(not(feature = "internals"), allow(dead_code))]
 
 use super::*;
 

@@ -44,11 +44,13 @@ impl DataSet {
     }
 
     /// The whole data set.
+    #[cfg(feature = "internals")] // for the tests, testkit and fuzz targets
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
     }
 
     /// Whether units are characters (a text data set).
+    #[cfg(feature = "internals")] // for the tests, testkit and fuzz targets
     pub fn is_text(&self) -> bool {
         self.chars.is_some()
     }

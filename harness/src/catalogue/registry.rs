@@ -120,6 +120,7 @@ const CATEGORIES: &[(&str, &str)] = &[
 ];
 
 /// Total number of cases in Autobahn's registry.
+#[cfg(feature = "internals")] // for the tests, testkit and fuzz targets
 pub const REGISTRY_LEN: usize = 517;
 
 /// Autobahn's global 1-based index of `id`, or `None` if Autobahn has no such case.
@@ -177,6 +178,7 @@ const WSSPEC_SECTIONS: &[(&str, &str)] = &[
 ];
 
 /// Every case id of Autobahn's registry, in registry order.
+#[cfg(feature = "internals")] // for the tests, testkit and fuzz targets
 pub fn autobahn_ids() -> impl Iterator<Item = String> {
     SUBSECTIONS
         .iter()

@@ -13,6 +13,7 @@ use crate::case::{encode_hex, Case};
 
 /// One generated vector: `6.<group>.<n>`, the payload, and whether it is valid UTF-8.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg(feature = "internals")] // for the tests, testkit and fuzz targets
 pub struct Vector {
     pub id: String,
     pub bytes: Vec<u8>,
@@ -212,6 +213,7 @@ fn groups() -> Vec<Group> {
 }
 
 /// Every generated vector with its Autobahn id (6.5.1 … 6.23.7).
+#[cfg(feature = "internals")] // for the tests, testkit and fuzz targets
 pub fn vectors() -> Vec<Vector> {
     let mut out = Vec::new();
     for (g, (_, items)) in groups().into_iter().enumerate() {

@@ -12,6 +12,7 @@ mod serve;
 
 pub use cases::{load_selection, load_selection_for, CasesArgs, Selection};
 pub use diff::DiffArgs;
+#[cfg_attr(not(feature = "internals"), allow(unused_imports))] // used by the tests
 pub use fuzz::FuzzArgs;
 pub use merge::MergeArgs;
 pub use run::{is_failure, RunArgs};

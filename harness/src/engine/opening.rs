@@ -107,7 +107,7 @@ pub enum Answer {
     /// Nothing complete within the time allowed.
     TimedOut { partial: Vec<u8> },
     /// The response head was malformed or too large.
-    Bad { partial: Vec<u8>, why: String },
+    Bad { why: String },
 }
 
 /// Send `request` (in pieces with delays if asked) and read the answer, bounded by
@@ -189,12 +189,7 @@ pub async fn exchange(
                 };
             }
             Ok(None) => {}
-            Err(e) => {
-                return Answer::Bad {
-                    partial: buf,
-                    why: e.to_string(),
-                }
-            }
+            Err(e) => return Answer::Bad { why: e.to_string() },
         }
         match timeout(
             deadline.saturating_duration_since(Instant::now()),

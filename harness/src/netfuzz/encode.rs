@@ -34,8 +34,6 @@ pub struct Prepared {
     pub handshake: Option<Handshake>,
     pub steps: Vec<Step>,
     pub(super) pieces: Vec<Piece>,
-    /// Frames the steps write.
-    pub frames: u64,
     /// Every byte sent after the handshake, in order.
     pub stream: Vec<u8>,
     pub model: Model,
@@ -210,14 +208,12 @@ pub fn prepare_as(seq: &Sequence, key_seed: u64, role: Role) -> Prepared {
             pieces = encode(&steps, &mut SplitMix::new(key_seed), role);
         }
     }
-    let frames = pieces.iter().map(|p| u64::from(p.frames)).sum();
     Prepared {
         handshake: seq.handshake.clone(),
         model: m,
         role,
         steps,
         pieces,
-        frames,
         stream,
     }
 }
@@ -261,7 +257,7 @@ mod tests {
         let mut frames = 0;
         for n in 0..2000 {
             let p = prepare(&generate(1, n, 32), n);
-            frames += p.frames;
+            frames += p.pieces.iter().map(|x| u64::from(x.frames)).sum::<u64>();
         }
         eprintln!(
             "2000 sequences prepared in {:?}, {frames} frames",

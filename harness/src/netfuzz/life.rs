@@ -8,6 +8,7 @@
 //! ([`RestartCommand`], `--restart 'CMD'` with a URL): the command is run and the URL
 //! awaited. Processes come from [`crate::spawn`], which stops whole process groups.
 
+#[cfg(feature = "internals")]
 use super::Restart;
 use crate::spawn::{self, Child, Exit};
 use futures_util::future::BoxFuture;
@@ -86,8 +87,10 @@ pub trait Lifecycle: Send {
 }
 
 /// The restart closure of library users and tests.
+#[cfg(feature = "internals")] // for the tests, testkit and fuzz targets
 pub(crate) struct Hook(pub(crate) Restart);
 
+#[cfg(feature = "internals")]
 impl Lifecycle for Hook {
     fn restart(&mut self) -> BoxFuture<'_, Result<String, String>> {
         (self.0)()

@@ -61,6 +61,7 @@
 use crate::engine::conn::Target;
 use crate::error::Error;
 use crate::rules::Role;
+#[cfg(feature = "internals")]
 use futures_util::future::BoxFuture;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -80,11 +81,18 @@ mod model;
 mod shrink;
 mod source;
 
+#[cfg_attr(not(feature = "internals"), allow(unused_imports))] // used by the tests
 pub use encode::{prepare, prepare_as, Prepared};
+#[cfg_attr(not(feature = "internals"), allow(unused_imports))] // used by the tests
 pub use finding::{finding_case, write_case};
+#[cfg_attr(not(feature = "internals"), allow(unused_imports))] // used by the tests
 pub use generate::{generate, generate_as, Sequence};
 pub use life::{Lifecycle, PostMortem, RestartCommand, Spawned};
-pub use model::{model, model_as, Model, ModelEnd};
+#[cfg(feature = "internals")]
+pub use model::model;
+#[cfg_attr(not(feature = "internals"), allow(unused_imports))] // used by the tests
+pub use model::{model_as, Model, ModelEnd};
+#[cfg_attr(not(feature = "internals"), allow(unused_imports))] // used by the tests
 pub use source::SplitMix;
 
 use execute::{check_once, probe, settings_for};
@@ -156,6 +164,7 @@ impl Options {
 }
 
 /// Restarts a dead target and returns its (possibly new) URL.
+#[cfg(feature = "internals")] // for the tests, testkit and fuzz targets
 pub type Restart = Box<dyn FnMut() -> BoxFuture<'static, Result<String, String>> + Send>;
 
 /// Which oracle fired.
@@ -276,6 +285,7 @@ fn note(opts: &Options, msg: &str) {
 /// Fuzz `opts.url` for `opts.duration`. `restart`, when given, brings a dead target
 /// back (and may move it: it returns the new URL). Errors are harness errors (bad URL,
 /// target unreachable at the start, output directory not writable).
+#[cfg(feature = "internals")] // for the tests, testkit and fuzz targets
 pub async fn run(opts: &Options, restart: Option<Restart>) -> Result<Summary, Error> {
     let life = restart.map(|r| Box::new(life::Hook(r)) as Box<dyn Lifecycle>);
     run_with(opts, life).await

@@ -39,6 +39,7 @@ pub struct Model {
 /// first broken rule (1002, 1007 for bad UTF-8, 1009 for a length over any sane
 /// limit). Text is validated per frame, as the conformant test servers (wsspec-testkit) and
 /// tungstenite do.
+#[cfg(feature = "internals")] // for the tests, testkit and fuzz targets
 pub fn model(stream: &[u8]) -> Model {
     model_as(stream, Role::Client)
 }

@@ -17,6 +17,7 @@ pub fn autobahn_accepts(code: u16) -> bool {
 }
 
 /// Short name of a close code, for reports.
+#[cfg(feature = "internals")] // for the tests, testkit and fuzz targets
 pub fn describe(code: u16) -> &'static str {
     match code {
         1000 => "normal closure",

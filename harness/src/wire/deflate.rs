@@ -85,6 +85,7 @@ pub fn compress_with(c: &mut Compress, data: &[u8]) -> Vec<u8> {
 /// [`InflateError::Corrupt`] for invalid DEFLATE, or [`InflateError::TrailingData`]
 /// for bytes after a final block. Data that stops inside a block yields what could be
 /// decoded (per-message deflate cannot tell a cut message from a short one).
+#[cfg(feature = "internals")] // for the tests, testkit and fuzz targets
 pub fn inflate_bounded(data: &[u8], max_out: usize) -> Result<Vec<u8>, InflateError> {
     inflate_with(&mut Decompress::new(false), data, max_out)
 }

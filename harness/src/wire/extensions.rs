@@ -337,7 +337,7 @@ impl PmdOffer {
     }
 
     /// The offer as an extension (for a request header).
-    pub fn to_extension(&self) -> Extension {
+    pub fn to_extension(self) -> Extension {
         let mut params = Vec::new();
         if self.server_no_context_takeover {
             params.push(("server_no_context_takeover".into(), None));
@@ -403,7 +403,7 @@ impl PmdParams {
     }
 
     /// The response as an extension (for a response header).
-    pub fn to_extension(&self) -> Extension {
+    pub fn to_extension(self) -> Extension {
         let mut params = Vec::new();
         if self.server_no_context_takeover {
             params.push(("server_no_context_takeover".into(), None));
@@ -458,6 +458,7 @@ impl PmdParams {
 
 /// What a server supports, for [`negotiate_with`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg(feature = "internals")] // for the tests, testkit and fuzz targets
 pub struct ServerPolicy {
     /// Smallest compression window the server can limit itself to (zlib's raw deflate
     /// cannot do 8, so real servers often say 9). Offers asking for less are declined.
@@ -466,6 +467,7 @@ pub struct ServerPolicy {
     pub request_client_no_context_takeover: bool,
 }
 
+#[cfg(feature = "internals")]
 impl Default for ServerPolicy {
     fn default() -> Self {
         ServerPolicy {
@@ -477,6 +479,7 @@ impl Default for ServerPolicy {
 
 /// Server side with the default policy: the response to the first acceptable
 /// permessage-deflate offer in `offers`, or `None` (decline; no extension header).
+#[cfg(feature = "internals")] // for the tests, testkit and fuzz targets
 pub fn negotiate(offers: &[Extension]) -> Option<PmdParams> {
     negotiate_with(offers, &ServerPolicy::default())
 }
@@ -486,6 +489,7 @@ pub fn negotiate(offers: &[Extension]) -> Option<PmdParams> {
 /// other one. The answer never exceeds the offer: `server_no_context_takeover` when
 /// offered, `server_max_window_bits` equal to the offered value, `client_max_window_bits`
 /// only when offered (the hint's value when there is one).
+#[cfg(feature = "internals")] // for the tests, testkit and fuzz targets
 pub fn negotiate_with(offers: &[Extension], policy: &ServerPolicy) -> Option<PmdParams> {
     offers.iter().find_map(|e| {
         let o = PmdOffer::from_extension(e).ok()?;
@@ -510,6 +514,7 @@ pub fn negotiate_with(offers: &[Extension], policy: &ServerPolicy) -> Option<Pmd
 /// Client side: check a server's response to our single `offered` permessage-deflate
 /// offer. `response` is the server's extension list; an empty list is a decline and
 /// yields `Ok(None)`.
+#[cfg(feature = "internals")] // for the tests, testkit and fuzz targets
 pub fn check_response(
     offered: &PmdOffer,
     response: &[Extension],

@@ -365,6 +365,7 @@ impl FrameDecoder {
 
     /// Take the remaining buffered bytes out (used when switching protocols). Any
     /// partly received frame is forgotten; a sticky error stays.
+    #[cfg(feature = "internals")] // for the tests, testkit and fuzz targets
     pub fn take_buffered(&mut self) -> Vec<u8> {
         let mut buf = std::mem::take(&mut self.buf);
         let pos = self.pos.min(buf.len());

@@ -54,6 +54,7 @@ pub fn build_request(
 }
 
 /// The server's 101 response to a request carrying `key`, with `extra` headers.
+#[cfg(feature = "internals")] // for the tests, testkit and fuzz targets
 pub fn build_response(key: &str, extra: &[(String, String)]) -> Vec<u8> {
     let mut s = format!(
         "HTTP/1.1 101 Switching Protocols\r\n\
