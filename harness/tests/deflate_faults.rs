@@ -111,7 +111,7 @@ fn line(r: &CaseResult) -> String {
 /// Run the selection against a server with `fault` (and permessage-deflate on), and
 /// check that exactly `caught` are caught and exactly `unimplemented` are
 /// UNIMPLEMENTED; everything else must pass.
-async fn check(fault: Fault, caught: &[&str], unimplemented: &[&str]) {
+async fn check(fault: Fault, caught: &[&str], unimplemented: &[&str]) -> Vec<CaseResult> {
     let _serial = SERIAL.lock().await;
     let cases = selection();
     let refs: Vec<&Case> = cases.iter().collect();
@@ -146,11 +146,53 @@ async fn check(fault: Fault, caught: &[&str], unimplemented: &[&str]) {
         bad.len(),
         bad.join("\n")
     );
+    results
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformant_deflate_server_passes() {
-    check(Fault::None, &[], &[]).await;
+    let results = check(Fault::None, &[], &[]).await;
+    // Autobahn's trafficStats, up to the last echo: 1000 messages of 64 characters of
+    // JSON each way, one frame each, compressed (the server keeps its context), and
+    // wire bytes = payload + frame headers (+ the tester's masks).
+    let r = results
+        .iter()
+        .find(|r| r.id == "12.1.2")
+        .expect("12.1.2 ran");
+    let v = wsspec::report::autobahn::case_json("deflate", wsspec::rules::Role::Client, r);
+    assert_eq!(v["reportCompressionRatio"], true);
+    let t = &v["trafficStats"];
+    let n = |k: &str| t[k].as_u64().unwrap_or_else(|| panic!("{k} in {t}"));
+    let f = |k: &str| t[k].as_f64().unwrap_or_else(|| panic!("{k} in {t}"));
+    for dir in ["incoming", "outgoing"] {
+        assert_eq!(n(&format!("{dir}WebSocketMessages")), 1000, "{t}");
+        assert_eq!(n(&format!("{dir}WebSocketFrames")), 1000, "{t}");
+        // 64 characters of JSON each (some take more than a byte), the same both ways.
+        let app = n(&format!("{dir}OctetsAppLevel"));
+        assert!((64_000..=4 * 64_000).contains(&app), "{t}");
+        assert_eq!(app, n("outgoingOctetsAppLevel"), "{t}");
+        let ws = n(&format!("{dir}OctetsWebSocketLevel"));
+        assert!(ws > 0 && ws < app, "{dir}: not compressed? {t}");
+        assert!(n(&format!("{dir}OctetsWireLevel")) >= ws + 2 * 1000, "{t}");
+        assert!(
+            n(&format!(
+                "preopen{}OctetsWireLevel",
+                [&dir[..1].to_uppercase(), &dir[1..]].concat()
+            )) > 100,
+            "{t}"
+        );
+        let ratio = f(&format!("{dir}CompressionRatio"));
+        assert!((ratio - ws as f64 / app as f64).abs() < 1e-9, "{t}");
+    }
+    // Masks: the tester's frames are 4 bytes longer each.
+    assert!(n("outgoingOctetsWireLevel") >= n("outgoingOctetsWebSocketLevel") + 6 * 1000);
+    // No trafficStats where Autobahn has none: outside 12.x/13.x.
+    let plain = results.iter().find(|r| r.id == "1.1.1").expect("1.1.1 ran");
+    let v = wsspec::report::autobahn::case_json("deflate", wsspec::rules::Role::Client, plain);
+    assert_eq!(
+        (&v["reportCompressionRatio"], &v["trafficStats"]),
+        (&serde_json::json!(false), &serde_json::Value::Null)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

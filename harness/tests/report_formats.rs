@@ -12,8 +12,8 @@ use std::process::Command;
 use std::time::Instant;
 use wsspec::case::{Expect, ExpectClose, Level};
 use wsspec::report::model::{
-    AgentReport, CaseResult, CloseInfo, Dir, RunReport, TraceRow, TraceWhat, Verdict,
-    SCHEMA_VERSION,
+    AgentReport, CaseResult, CloseInfo, Dir, RunReport, Throughput, TraceRow, TraceWhat, Traffic,
+    TrafficCounts, Verdict, SCHEMA_VERSION,
 };
 use wsspec::report::{html, junit, markdown};
 
@@ -212,6 +212,33 @@ fn fixture() -> RunReport {
     unimpl.result_close = "The peer did not negotiate permessage-deflate.".into();
     unimpl.trace.clear();
 
+    // beta negotiated permessage-deflate: 12.1.1 passed, measured.
+    let mut compressed = case(
+        "12.1.1",
+        "Compressed echo of 1000 messages of 16 bytes (permessage-deflate)",
+        Verdict::Ok,
+        Verdict::Ok,
+    );
+    let counts = |wire, ws| TrafficCounts {
+        wire_octets: wire,
+        websocket_octets: ws,
+        app_octets: 16_000,
+        frames: 1000,
+        messages: 1000,
+        preopen_wire_octets: 250,
+    };
+    compressed.throughput = Some(Throughput {
+        messages: 1000,
+        bytes_sent: 16_000,
+        bytes_received: 16_000,
+        seconds: 0.25,
+        mb_per_s: 0.128,
+        round_trips_per_s: 4000.0,
+        traffic: Traffic {
+            outgoing: counts(20_000, 14_000),
+            incoming: counts(11_000, 9_000),
+        },
+    });
     let t111 = "Send a text message of 0 bytes in one frame";
     let t112 = "Send a text message of 125 bytes in one frame";
     let t21 = "Send a ping with an empty payload";
@@ -262,7 +289,7 @@ fn fixture() -> RunReport {
         },
         ns_ok,
         info,
-        unimpl,
+        compressed,
     ];
     RunReport {
         schema: SCHEMA_VERSION,
@@ -373,7 +400,7 @@ fn junit_parses_back_with_the_report_counts() {
             .filter(|r| r.overall() == Verdict::Unimplemented)
             .count();
     }
-    assert_eq!((suites, cases, failures, skipped), (11, 15, 2, 2));
+    assert_eq!((suites, cases, failures, skipped), (11, 15, 2, 1));
     assert_eq!(parsed.test_suites.len(), suites);
     assert_eq!(parsed.tests, cases);
     assert_eq!(parsed.failures, failures);
@@ -451,8 +478,14 @@ fn junit_parses_back_with_the_report_counts() {
         .system_out
         .as_ref()
         .is_some_and(|o| o.as_str().starts_with("INFORMATIONAL:")));
-    let un = find("beta-ws 2.3 / 12.1", "12.1.1 ");
+    let un = find("alpha-ws 1.0 / 12.1", "12.1.1 ");
     assert!(matches!(un.status, TestCaseStatus::Skipped { .. }));
+    // A measured case says what it measured.
+    let measured = find("beta-ws 2.3 / 12.1", "12.1.1 ");
+    assert!(matches!(measured.status, TestCaseStatus::Success { .. }));
+    assert!(measured.system_out.as_ref().is_some_and(|o| o
+        .as_str()
+        .contains("4000 round trips/s; compressed to 0.562 (in) / 0.875 (out)")));
     // Hostile text is escaped by the XML writer and reads back intact.
     let unclean = find("beta-ws 2.3 / 1.1", "1.1.2 ");
     match &unclean.status {

@@ -308,6 +308,7 @@ pub async fn play(session: Session, case: &Case, lim: PlayLimits, rec: &mut Reco
     let (err_tx, mut err_rx) = mpsc::unbounded_channel();
     let writer_task = tokio::spawn(writer(w, rx, err_tx));
     let opened_at = Instant::now();
+    rec.opened();
     let inflater = deflate.map(|p| {
         let (bits, reset) = role.inflate_params(&p);
         Inflater::new(bits, reset)
@@ -723,6 +724,7 @@ impl<'a> Player<'a> {
             return;
         }
         let opcode = if m.binary { 2 } else { 1 };
+        self.rec.message(Dir::Tx, payload.len() as u64);
         let compressed;
         let (body, rsv) = match (&mut self.deflater, m.compress) {
             (Some(d), true) => {
@@ -829,6 +831,7 @@ impl<'a> Player<'a> {
             seconds: secs,
             mb_per_s: (rt.bytes_out + rt.bytes_in) as f64 / secs / 1e6,
             round_trips_per_s: f64::from(rt.spec.count) / secs,
+            traffic: self.rec.traffic.clone(),
         };
         let why = format!(
             "all {} echoes correct in {:.3} s ({:.1} MB/s both ways, {:.0} round trips/s)",
@@ -1092,6 +1095,7 @@ impl<'a> Player<'a> {
             ));
         }
         let binary = m.opcode == 2;
+        self.rec.message(Dir::Rx, m.len);
         let (fp, payload) = m.finish();
         // Autobahn delivers no message once the tester failed the connection.
         if self.book.failed_by_me {

@@ -7,7 +7,7 @@
 
 use crate::case::encode_hex;
 use crate::case::TraceMode;
-use crate::report::model::{Dir, TraceRow, TraceWhat, TRACE_OCTETS};
+use crate::report::model::{Dir, TraceRow, TraceWhat, Traffic, TRACE_OCTETS};
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
@@ -23,6 +23,9 @@ pub struct Recorder {
     pub tx_octets: BTreeMap<String, u64>,
     pub rx_frames: BTreeMap<String, u64>,
     pub tx_frames: BTreeMap<String, u64>,
+    /// Autobahn's `trafficStats` counters; [`Recorder::opened`] splits pre-open bytes.
+    pub traffic: Traffic,
+    open: bool,
 }
 
 impl Recorder {
@@ -38,7 +41,26 @@ impl Recorder {
             tx_octets: BTreeMap::new(),
             rx_frames: BTreeMap::new(),
             tx_frames: BTreeMap::new(),
+            traffic: Traffic::default(),
+            open: false,
         }
+    }
+
+    /// The opening handshake is over: bytes from now on count as open traffic.
+    pub fn opened(&mut self) {
+        self.open = true;
+    }
+
+    /// A whole data message was sent (`tx`) or received, `len` bytes before
+    /// compression.
+    pub fn message(&mut self, dir: Dir, len: u64) {
+        let t = if dir == Dir::Rx {
+            &mut self.traffic.incoming
+        } else {
+            &mut self.traffic.outgoing
+        };
+        t.messages += 1;
+        t.app_octets += len;
     }
 
     /// Keep less of the trace (the case's [`TraceMode`]).
@@ -99,6 +121,16 @@ impl Recorder {
             &mut self.tx_octets
         };
         *stats.entry(data.len().to_string()).or_default() += 1;
+        let t = if dir == Dir::Rx {
+            &mut self.traffic.incoming
+        } else {
+            &mut self.traffic.outgoing
+        };
+        if self.open {
+            t.wire_octets += data.len() as u64;
+        } else {
+            t.preopen_wire_octets += data.len() as u64;
+        }
         let shown = &data[..data.len().min(TRACE_OCTETS)];
         self.push(
             dir,
@@ -127,6 +159,15 @@ impl Recorder {
             &mut self.tx_frames
         };
         *stats.entry(opcode.to_string()).or_default() += 1;
+        if opcode < 3 && self.open {
+            let t = if dir == Dir::Rx {
+                &mut self.traffic.incoming
+            } else {
+                &mut self.traffic.outgoing
+            };
+            t.frames += 1;
+            t.websocket_octets += len;
+        }
         let shown = &payload[..payload.len().min(TRACE_OCTETS)];
         let payload_text = std::str::from_utf8(shown).ok().map(str::to_string);
         self.push(

@@ -4,8 +4,9 @@
 //! read ours unchanged.
 //!
 //! Where our model has no Autobahn equivalent:
-//! * `trafficStats` is always `null` and `reportCompressionRatio` `false` (we do not
-//!   measure compression); `reportTime` is `true` for 9.x, 12.x and 13.x as in Autobahn.
+//! * `reportCompressionRatio` is `true` for 12.x and 13.x and `trafficStats` is filled
+//!   for those that passed (counted up to the last echo), as in Autobahn; `reportTime`
+//!   is `true` for 9.x, 12.x and 13.x as in Autobahn.
 //! * `isServer` is `true` when wsspec played the server (tested a client).
 //! * the wire log of 9.x, 12.x and 13.x leaves the body of the case out, as Autobahn
 //!   does (`["WLM", false]` … `["WLM", true]` around it: handshake and close only).
@@ -15,7 +16,7 @@
 //! * Case ids that are slugs (`handshake/no-key`) get every character outside
 //!   `A-Za-z0-9_-` replaced by `_` in file names, so a file name is never a path.
 
-use super::model::{AgentReport, CaseResult, Dir, TraceRow, TraceWhat};
+use super::model::{AgentReport, CaseResult, Dir, TraceRow, TraceWhat, Traffic};
 use crate::case::{decode_hex, encode_hex, id_sort_key, Event};
 use crate::rules::Role;
 use serde_json::{json, Map, Value};
@@ -83,6 +84,29 @@ pub fn index_json(report: &super::model::RunReport) -> Value {
     Value::Object(agents)
 }
 
+/// Autobahn's `trafficStats` object (its key names; ratios `null` when undefined).
+fn traffic_stats(t: &Traffic) -> Value {
+    let (o, i) = (&t.outgoing, &t.incoming);
+    json!({
+        "incomingCompressionRatio": i.compression_ratio(),
+        "incomingOctetsAppLevel": i.app_octets,
+        "incomingOctetsWebSocketLevel": i.websocket_octets,
+        "incomingOctetsWireLevel": i.wire_octets,
+        "incomingWebSocketFrames": i.frames,
+        "incomingWebSocketMessages": i.messages,
+        "incomingWebSocketOverhead": i.overhead(),
+        "outgoingCompressionRatio": o.compression_ratio(),
+        "outgoingOctetsAppLevel": o.app_octets,
+        "outgoingOctetsWebSocketLevel": o.websocket_octets,
+        "outgoingOctetsWireLevel": o.wire_octets,
+        "outgoingWebSocketFrames": o.frames,
+        "outgoingWebSocketMessages": o.messages,
+        "outgoingWebSocketOverhead": o.overhead(),
+        "preopenIncomingOctetsWireLevel": i.preopen_wire_octets,
+        "preopenOutgoingOctetsWireLevel": o.preopen_wire_octets,
+    })
+}
+
 /// The per-case JSON object, with every key Autobahn writes.
 pub fn case_json(agent: &str, role: Role, r: &CaseResult) -> Value {
     let family = autobahn_section(&r.id);
@@ -106,6 +130,13 @@ pub fn case_json(agent: &str, role: Role, r: &CaseResult) -> Value {
         expected_close.insert("closedByWrongEndpointIsFatal".into(), json!(true));
     }
     let c = &r.close;
+    // Autobahn reports compression for its deflate sections, and traffic once all the
+    // echoes came back (the snapshot the round trips took then).
+    let compression = matches!(family, Some(12 | 13));
+    let traffic = match &r.throughput {
+        Some(t) if compression => traffic_stats(&t.traffic),
+        _ => Value::Null,
+    };
     let or_unknown = |s: &str| {
         if s.is_empty() {
             "?".to_string()
@@ -137,14 +168,14 @@ pub fn case_json(agent: &str, role: Role, r: &CaseResult) -> Value {
         "received": events(&r.received),
         "remoteCloseCode": c.remote_close_code,
         "remoteCloseReason": c.remote_close_reason,
-        "reportCompressionRatio": false,
+        "reportCompressionRatio": compression,
         "reportTime": matches!(family, Some(9 | 12 | 13)),
         "result": r.result,
         "resultClose": r.result_close,
         "rxFrameStats": r.rx_frame_stats,
         "rxOctetStats": r.rx_octet_stats,
         "started": r.started,
-        "trafficStats": Value::Null,
+        "trafficStats": traffic,
         "txFrameStats": r.tx_frame_stats,
         "txOctetStats": r.tx_octet_stats,
         "wasClean": c.was_clean,

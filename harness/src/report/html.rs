@@ -439,6 +439,9 @@ fn data_blob(report: &RunReport) -> String {
         close: &'a CloseInfo,
         started: &'a str,
         duration_ms: u64,
+        /// Throughput (and compression) of a measured case.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        measured: Option<String>,
         http_request: &'a str,
         http_response: &'a str,
         /// `[ms, dir, frame or event, hex, text]`
@@ -475,6 +478,7 @@ fn data_blob(report: &RunReport) -> String {
                         close: &r.close,
                         started: &r.started,
                         duration_ms: r.duration_ms,
+                        measured: r.throughput.as_ref().map(|t| t.describe()),
                         http_request: &r.http_request,
                         http_response: &r.http_response,
                         trace: r.trace.iter().map(trace_cells).collect(),
@@ -944,8 +948,10 @@ const SCRIPT: &str = r##"(function () {
         btn.addEventListener("click", function () { open(o[0], o[1], true); });
       });
     }
-    add(p, kv([["RFC", r.rfc], ["Level", r.level], ["Requirement", r.requirement],
-      ["Started", r.started], ["Duration", r.duration_ms + " ms"]], "d-facts"));
+    var facts = [["RFC", r.rfc], ["Level", r.level], ["Requirement", r.requirement],
+      ["Started", r.started], ["Duration", r.duration_ms + " ms"]];
+    if (r.measured) facts.push(["Measured", r.measured]);
+    add(p, kv(facts, "d-facts"));
     heading(p, "Verdicts");
     var vt = add(p, el("table", "kv verdicts"));
     [["Behavior", r.behavior, r.result], ["Close", r.behavior_close, r.result_close]].forEach(function (v) {

@@ -95,7 +95,11 @@ fn test_case(r: &CaseResult, strict: bool) -> TestCase {
         );
         (TestCaseStatus::success(), Some(note))
     } else {
-        (TestCaseStatus::success(), None)
+        let measured = r
+            .throughput
+            .as_ref()
+            .map(|t| format!("measured: {}\n", t.describe()));
+        (TestCaseStatus::success(), measured)
     };
     let mut tc = TestCase::new(text(&format!("{} {}", r.id, r.title)), status);
     tc.set_classname(text(&r.section));

@@ -206,6 +206,70 @@ pub struct Throughput {
     pub mb_per_s: f64,
     /// Round trips per second.
     pub round_trips_per_s: f64,
+    /// Bytes, frames and messages until the last echo arrived (Autobahn's
+    /// `trafficStats`): the compressed and the uncompressed sizes.
+    #[serde(default)]
+    pub traffic: Traffic,
+}
+
+/// Traffic of an open connection in both directions, counted as Autobahn counts its
+/// `trafficStats`: data frames and messages only; wire octets are every byte read or
+/// written while open (frame headers and control frames too).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Traffic {
+    /// What wsspec sent.
+    pub outgoing: TrafficCounts,
+    /// What the peer sent.
+    pub incoming: TrafficCounts,
+}
+
+/// One direction of [`Traffic`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrafficCounts {
+    /// Bytes on TCP while the connection was open.
+    pub wire_octets: u64,
+    /// Payload bytes of data frames as sent (compressed, when compressed).
+    pub websocket_octets: u64,
+    /// Message bytes before compression (after inflating, when received).
+    pub app_octets: u64,
+    /// Data frames (text, binary, continuation).
+    pub frames: u64,
+    /// Data messages.
+    pub messages: u64,
+    /// Bytes on TCP before the connection opened (the opening handshake).
+    pub preopen_wire_octets: u64,
+}
+
+impl Throughput {
+    /// One line for reports: rate, and the compression ratios when compressed.
+    pub fn describe(&self) -> String {
+        let mut s = format!(
+            "{} round trips in {:.3} s: {:.1} MB/s both ways, {:.0} round trips/s",
+            self.messages, self.seconds, self.mb_per_s, self.round_trips_per_s
+        );
+        let (i, o) = (&self.traffic.incoming, &self.traffic.outgoing);
+        if let (Some(ri), Some(ro)) = (i.compression_ratio(), o.compression_ratio()) {
+            if i.websocket_octets != i.app_octets || o.websocket_octets != o.app_octets {
+                s.push_str(&format!("; compressed to {ri:.3} (in) / {ro:.3} (out)"));
+            }
+        }
+        s
+    }
+}
+
+impl TrafficCounts {
+    /// Compressed size over message size (Autobahn's `…CompressionRatio`); `None`
+    /// when no message bytes went this way.
+    pub fn compression_ratio(&self) -> Option<f64> {
+        (self.app_octets > 0).then(|| self.websocket_octets as f64 / self.app_octets as f64)
+    }
+
+    /// Frame overhead over payload (Autobahn's `…WebSocketOverhead`).
+    pub fn overhead(&self) -> Option<f64> {
+        (self.websocket_octets > 0).then(|| {
+            (self.wire_octets as f64 - self.websocket_octets as f64) / self.websocket_octets as f64
+        })
+    }
 }
 
 impl CaseResult {
