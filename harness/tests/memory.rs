@@ -61,3 +61,64 @@ fn big_and_many_messages_stay_within_the_memory_bound() {
         "peak RSS {peak_mib} MiB is over the bound of {BOUND_MIB} MiB"
     );
 }
+
+/// Peak RSS allowed while the security floods run (80 MiB of fragments, 100,000
+/// frames, 20,000 pings into a peer that stops reading, a 256 MiB deflate bomb). The
+/// floods are written as the peer takes them, at most a few MiB queued
+/// (`play::QUEUE_HIGH`); queuing the 80 MiB at once measured 102 MiB.
+const FLOOD_BOUND_MIB: i64 = 64;
+
+#[test]
+fn floods_are_written_as_the_peer_reads_them() {
+    // The embedded server runs in this process: only wsspec's own RSS is measured.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(wsspec::server::start(0)).expect("server");
+    let out = tempfile::tempdir().unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_wsspec"))
+        .args(["run", &server.url()])
+        .args([
+            "-c",
+            "security/over-limit-fragments,security/continuation-flood-finished,\
+             security/ping-flood-unread,security/deflate-bomb-fragments",
+            "--quiet",
+            "--out",
+        ])
+        .arg(out.path())
+        .status()
+        .expect("run wsspec");
+    // SAFETY: getrusage only writes the struct we hand it.
+    let peak_kib = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        assert_eq!(libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru), 0);
+        ru.ru_maxrss
+    };
+    assert!(
+        matches!(status.code(), Some(0 | 1)),
+        "wsspec could not run the floods: {status}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap()).unwrap();
+    let results = report["agents"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4);
+    // The 80 MiB went out (or the server stopped it): 64 MiB is tungstenite's limit.
+    let fragments = results
+        .iter()
+        .find(|r| r["id"] == "security/over-limit-fragments")
+        .unwrap();
+    let sent: u64 = fragments["tx_octet_stats"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(len, n)| len.parse::<u64>().unwrap() * n.as_u64().unwrap())
+        .sum();
+    assert!(
+        sent > 32 << 20,
+        "only {sent} bytes of fragments were written"
+    );
+    let peak_mib = peak_kib / 1024;
+    eprintln!("wsspec peak RSS during the floods: {peak_mib} MiB (bound {FLOOD_BOUND_MIB} MiB)");
+    assert!(
+        peak_mib < FLOOD_BOUND_MIB,
+        "peak RSS {peak_mib} MiB is over the bound of {FLOOD_BOUND_MIB} MiB"
+    );
+}

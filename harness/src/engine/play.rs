@@ -21,6 +21,7 @@ use crate::wire::deflate::{Deflater, InflateError, Inflater};
 use crate::wire::frame::{apply_mask, encode_frame, encode_header, FrameDecoder};
 use crate::wire::utf8::{Utf8Status, Utf8Validator};
 use sha1::Digest;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
@@ -105,6 +106,35 @@ const PIECE_GAP: Duration = Duration::from_micros(50);
 /// per case and the timing-sensitive cases all write a few dozen pieces.
 const PAUSED_PIECES: usize = 256;
 
+/// Bytes queued for the writer beyond which a `repeat` step waits for it to catch up
+/// (the 80 MiB of `security/over-limit-fragments` would otherwise sit in memory while a
+/// peer that stopped reading lets them drain). A single frame or message is queued
+/// whole whatever its size.
+const QUEUE_HIGH: usize = 4 << 20;
+
+/// Bytes queued for the writer: added when queued, taken off when written; the writer
+/// wakes a waiting `repeat` after each write.
+#[derive(Default)]
+struct Backlog {
+    bytes: std::sync::atomic::AtomicUsize,
+    drained: tokio::sync::Notify,
+}
+
+impl Backlog {
+    fn add(&self, n: usize) {
+        self.bytes
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+    fn done(&self, n: usize) {
+        self.bytes
+            .fetch_sub(n, std::sync::atomic::Ordering::Relaxed);
+        self.drained.notify_one();
+    }
+    fn get(&self) -> usize {
+        self.bytes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 enum WriteCmd {
     /// Bytes to write; with `chop`, in pieces each written separately.
     Data {
@@ -119,6 +149,7 @@ async fn writer(
     mut w: WriteHalf<Box<dyn Io>>,
     mut rx: mpsc::UnboundedReceiver<WriteCmd>,
     err: mpsc::UnboundedSender<String>,
+    backlog: Arc<Backlog>,
 ) {
     while let Some(WriteCmd::Data { bytes, chop, sync }) = rx.recv().await {
         let pieces: Vec<&[u8]> = match chop {
@@ -146,6 +177,7 @@ async fn writer(
             }
         }
         let _ = w.flush().await;
+        backlog.done(bytes.len());
     }
     let _ = w.shutdown().await;
 }
@@ -264,6 +296,9 @@ struct Player<'a> {
     /// After a framing error nothing more from the peer can be trusted.
     rx_poisoned: bool,
     tx: mpsc::UnboundedSender<WriteCmd>,
+    backlog: Arc<Backlog>,
+    /// A `repeat` step waits for the writer (see [`QUEUE_HIGH`]) after this many rounds.
+    repeat_done: Option<u32>,
     write_broken: bool,
     // Steps and timers.
     step: usize,
@@ -306,7 +341,8 @@ pub async fn play(session: Session, case: &Case, lim: PlayLimits, rec: &mut Reco
     let (mut reader, w): (ReadHalf<Box<dyn Io>>, _) = tokio::io::split(io);
     let (tx, rx) = mpsc::unbounded_channel();
     let (err_tx, mut err_rx) = mpsc::unbounded_channel();
-    let writer_task = tokio::spawn(writer(w, rx, err_tx));
+    let backlog = Arc::new(Backlog::default());
+    let writer_task = tokio::spawn(writer(w, rx, err_tx, Arc::clone(&backlog)));
     let opened_at = Instant::now();
     rec.opened();
     let inflater = deflate.map(|p| {
@@ -337,6 +373,8 @@ pub async fn play(session: Session, case: &Case, lim: PlayLimits, rec: &mut Reco
         utf8: Utf8Validator::new(),
         rx_poisoned: false,
         tx,
+        backlog: Arc::clone(&backlog),
+        repeat_done: None,
         write_broken: false,
         step: 0,
         resume_at: None,
@@ -384,6 +422,7 @@ pub async fn play(session: Session, case: &Case, lim: PlayLimits, rec: &mut Reco
                 Err(e) => p.lost(&format!("TCP error: {e}")),
             },
             _ = sleep_until(deadline) => p.on_timers(),
+            _ = backlog.drained.notified(), if p.repeat_done.is_some() => {}
             Some(e) = err_rx.recv() => {
                 // Keep reading: the peer may have answered before it went away.
                 p.rec.note(e);
@@ -451,6 +490,7 @@ impl<'a> Player<'a> {
             return;
         }
         self.flush();
+        self.backlog.add(bytes.len());
         let _ = self.tx.send(WriteCmd::Data { bytes, chop, sync });
     }
 
@@ -458,6 +498,7 @@ impl<'a> Player<'a> {
     fn flush(&mut self) {
         if !self.pending.is_empty() {
             let bytes = std::mem::take(&mut self.pending);
+            self.backlog.add(bytes.len());
             let _ = self.tx.send(WriteCmd::Data {
                 bytes,
                 chop: None,
@@ -589,6 +630,9 @@ impl<'a> Player<'a> {
         if self.rt.is_some() {
             return;
         }
+        if self.repeat_done.is_some() && self.backlog.get() > QUEUE_HIGH / 2 {
+            return;
+        }
         let now = Instant::now();
         if let Some(t) = self.resume_at {
             if now < t {
@@ -653,12 +697,32 @@ impl<'a> Player<'a> {
                     }
                 }
                 Step::Repeat { times, steps } => {
-                    for _ in 0..*times {
+                    let resumed = self.repeat_done.is_some();
+                    let mut done = self.repeat_done.take().unwrap_or(0);
+                    if resumed && self.state != State::Open {
+                        // Everything went out at once before; a close met while waiting
+                        // must not be followed by more data frames.
+                        self.rec.note(format!(
+                            "repeat stopped after {done} of {times} rounds: the connection \
+                             is closing"
+                        ));
+                        continue;
+                    }
+                    while done < *times {
                         if self.state == State::Closed || self.write_broken {
                             break;
                         }
                         for s in steps {
                             self.exec_send(s);
+                        }
+                        done += 1;
+                        if done < *times && self.pending.len() + self.backlog.get() > QUEUE_HIGH {
+                            // Go on once the writer has caught up; meanwhile read and
+                            // keep the timers.
+                            self.flush();
+                            self.repeat_done = Some(done);
+                            self.step -= 1;
+                            return;
                         }
                     }
                 }
