@@ -43,17 +43,23 @@
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(doc());
 //! ```
 //!
-//! A missing known-failing file reads as empty. When the server is broken, the panic
-//! names each case and shows the fix to the file as a diff:
+//! A missing known-failing file reads as empty. When the server is broken (here: it
+//! stops echoing text messages), the panic shows the fix to the file as a diff, then
+//! what the first failing cases expected and saw:
 //!
 //! ```text
-//! the conformance run does not match the known-failing file tests/wsspec-known-failing.txt
-//!   3.1 failed (FAILED / OK) and is not a known failure
+//! the conformance run does not match the known-failing file tests/wsspec-known-failing.txt (no such file: read as empty)
 //! change the file like this (+ add the line, - delete it), or run the test with WSSPEC_BLESS=1 to write it:
 //! --- tests/wsspec-known-failing.txt (committed)
 //! +++ tests/wsspec-known-failing.txt (this run)
-//! @@ -0,0 +1,1 @@
-//! +3.1  # FAILED / OK
+//! @@ -0,0 +1,87 @@
+//! +1.1.1  # FAILED / WRONG CODE
+//! +1.1.2  # FAILED / WRONG CODE
+//! …
+//!   1.1.1 failed (FAILED / WRONG CODE): Send a text message of 0 bytes in one frame
+//!       expected: events: text message (0 bytes); then the tester closes and the peer answers with close 1000 or no code, and drops TCP (clean closing handshake)
+//!       actual:   events: nothing; the tester closed first; peer's close code 1001; the tester failed the connection; clean close
+//! …
 //! ```
 //!
 //! A server that runs elsewhere (another process, an axum router you spawned) is
