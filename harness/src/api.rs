@@ -65,11 +65,7 @@ impl Suite {
     /// Every case of the built-in catalogue, default settings (those of `wsspec run`).
     pub fn new() -> Suite {
         Suite {
-            select: Selection {
-                cases: Vec::new(),
-                exclude: Vec::new(),
-                cases_dir: Vec::new(),
-            },
+            select: Selection::default(),
             sections: Vec::new(),
             jobs: crate::runner::default_jobs(),
             timeout: Duration::from_secs(5),
@@ -211,9 +207,8 @@ impl Suite {
         let mut sel = self.select.clone();
         if !self.sections.is_empty() {
             let all = crate::cli::load_selection(&Selection {
-                cases: Vec::new(),
-                exclude: Vec::new(),
                 cases_dir: sel.cases_dir.clone(),
+                ..Selection::default()
             })?;
             for s in &self.sections {
                 let s = s.trim().trim_end_matches(['.', '/', '*']);

@@ -88,6 +88,32 @@ fn malformed_case_file_points_at_line_and_column() {
 }
 
 #[test]
+fn a_cases_dir_holding_the_report_directory_does_not_read_the_reports_as_cases() {
+    // `wsspec run --cases-dir .` writes to reports/latest below the cases: the second
+    // run must not take the first run's report.json for a malformed case file.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("mine.json"),
+        r#"[{"id": "mine/echo", "title": "Echo a text", "rfc": "RFC 6455 §5.6",
+  "requirement": "A text message comes back unchanged.",
+  "steps": [{"message": {"payload": "Hello"}}, {"wait": {"seconds": 0.2}}, {"close": {"code": 1000}}, {"kill_after": 2}],
+  "expect": {"ok": [{"message": {"payload": "Hello"}}],
+    "close": {"closed_by_me": true, "codes": [1000], "require_clean": true}}}]
+"#,
+    )
+    .unwrap();
+    for run in 1..=2 {
+        let o = Command::new(env!("CARGO_BIN_EXE_wsspec"))
+            .args(["run", "--cases-dir", ".", "--quiet"])
+            .current_dir(dir.path())
+            .output()
+            .expect("run wsspec");
+        assert_eq!(o.status.code(), Some(0), "run {run}: {}", stderr(&o));
+        assert!(dir.path().join("reports/latest/report.json").exists());
+    }
+}
+
+#[test]
 fn dry_run_lists_without_connecting() {
     let o = wsspec(&["run", "ws://127.0.0.1:1/", "--dry-run", "--cases", "6.4.*"]);
     assert_eq!(o.status.code(), Some(0));

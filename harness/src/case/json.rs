@@ -66,10 +66,13 @@ pub fn embedded_cases() -> Result<Vec<Case>, Error> {
     Ok(all)
 }
 
-/// Every `*.json` below `dir` (recursively, sorted by path).
-pub fn load_dir(dir: &Path) -> Result<Vec<Case>, Error> {
+/// Every `*.json` below `dir` (recursively, sorted by path), except below the
+/// directories `skip` (the run's own report directory).
+pub fn load_dir(dir: &Path, skip: &[std::path::PathBuf]) -> Result<Vec<Case>, Error> {
+    // Compared as canonical paths; a directory that does not exist yet skips nothing.
+    let skip: Vec<std::path::PathBuf> = skip.iter().filter_map(|d| d.canonicalize().ok()).collect();
     let mut files = Vec::new();
-    walk(dir, &mut files)
+    walk(dir, &skip, &mut files)
         .map_err(|e| Error::Io(format!("reading cases from {}: {e}", dir.display())))?;
     files.sort();
     let mut all = Vec::new();
@@ -81,11 +84,18 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Case>, Error> {
     Ok(all)
 }
 
-fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
+fn walk(
+    dir: &Path,
+    skip: &[std::path::PathBuf],
+    out: &mut Vec<std::path::PathBuf>,
+) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let p = entry?.path();
         if p.is_dir() {
-            walk(&p, out)?;
+            if p.canonicalize().is_ok_and(|c| skip.contains(&c)) {
+                continue;
+            }
+            walk(&p, skip, out)?;
         } else if p.extension().is_some_and(|e| e == "json") {
             out.push(p);
         }

@@ -7,7 +7,7 @@ use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(Debug, Args, Clone)]
+#[derive(Debug, Args, Clone, Default)]
 pub struct Selection {
     /// Cases to run: ids or patterns, comma-separated or repeated. A `*` pattern
     /// matches ids that start with it (Autobahn's rule): `6.4.*`, `1.*`, `2.1*`
@@ -21,6 +21,11 @@ pub struct Selection {
     /// --cases, only the cases found there are selected (handy to replay findings).
     #[arg(long, value_name = "DIR")]
     pub cases_dir: Vec<PathBuf>,
+    /// Directories the --cases-dir walk leaves out: the run's own report directory,
+    /// whose JSON files are reports, not cases (`--cases-dir .` with the default
+    /// `--out reports/latest`).
+    #[arg(skip)]
+    pub skip_dirs: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -70,7 +75,7 @@ pub fn load_selection(sel: &Selection) -> Result<Vec<Case>, Error> {
     let mut all = catalogue::builtin()?;
     let mut from_dirs = Vec::new();
     for dir in &sel.cases_dir {
-        from_dirs.extend(case::json::load_dir(dir)?);
+        from_dirs.extend(case::json::load_dir(dir, &sel.skip_dirs)?);
     }
     for c in &from_dirs {
         if all.iter().any(|b| b.id == c.id) {

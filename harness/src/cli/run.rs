@@ -130,10 +130,17 @@ pub(crate) async fn run(a: RunArgs) -> Result<ExitCode, Error> {
     let known_failing = gate::load(&a.known_failing, "--known-failing")?;
     let known_flaky = gate::load(&a.known_flaky, "--known-flaky")?;
 
-    let selection = match &config {
+    let mut selection = match &config {
         Some(c) => spec_selection(c, &a.select)?,
         None => a.select.clone(),
     };
+    let out = (!a.no_write).then(|| {
+        a.out
+            .clone()
+            .or_else(|| config.as_ref().and_then(|c| c.outdir.clone()))
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_OUT))
+    });
+    selection.skip_dirs.extend(out.clone());
     let mut cases = super::load_selection_for(&selection, crate::rules::Role::Client, a.quiet)?;
     if let Some(p) = partition {
         let total = cases.len();
@@ -326,12 +333,6 @@ pub(crate) async fn run(a: RunArgs) -> Result<ExitCode, Error> {
         strict: a.strict,
         agents,
     };
-    let out = (!a.no_write).then(|| {
-        a.out
-            .clone()
-            .or_else(|| config.as_ref().and_then(|c| c.outdir.clone()))
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_OUT))
-    });
     let outcome = report_and_gate(&report, out.as_deref(), &known_failing, &known_flaky)?;
     if let (Some(p), false) = (partition, outcome.unused.is_empty()) {
         if !known_failing.is_empty() || !known_flaky.is_empty() {

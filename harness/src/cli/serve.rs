@@ -111,12 +111,14 @@ pub(crate) async fn serve(a: ServeArgs) -> Result<ExitCode, Error> {
         }
         None => a.select.clone(),
     };
-    let cases = super::load_selection_for(&selection, Role::Server, a.quiet)?;
     let out = a
         .out
         .clone()
         .or_else(|| spec.as_ref().and_then(|(c, _)| c.outdir.clone()))
         .unwrap_or_else(|| PathBuf::from(DEFAULT_OUT));
+    let mut selection = selection;
+    selection.skip_dirs.push(out.clone());
+    let cases = super::load_selection_for(&selection, Role::Server, a.quiet)?;
     let listen = a
         .listen
         .clone()
