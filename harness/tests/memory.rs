@@ -2,7 +2,7 @@
 //! each) and a 12.x case (1000 compressed round trips) without keeping them: received
 //! messages are digested as they arrive. The harness runs as its own process against
 //! the Node `ws` peer with permessage-deflate, and its peak RSS (the kernel's
-//! `ru_maxrss` of the waited-for child) must stay under [`BOUND_MIB`].
+//! `ru_maxrss` of that child) must stay under [`BOUND_MIB`].
 
 #[allow(dead_code)] // venv_python is for the tests that start websockets
 mod support;
@@ -14,6 +14,25 @@ use std::process::Command;
 /// 3 × 16 MiB is the floor; keeping a message or copies of it would pass the bound.
 const BOUND_MIB: i64 = 96;
 
+/// Run `cmd` to its end: its exit code (`None` if killed by a signal) and its own peak
+/// RSS in KiB. `wait4` on this one child: the tests of this file run side by side in
+/// one process, so `RUSAGE_CHILDREN` would mix their children's peaks.
+#[allow(clippy::zombie_processes)] // reaped by wait4, which clippy does not know
+fn run_measured(cmd: &mut Command) -> (Option<i32>, i64) {
+    let child = cmd.spawn().expect("start wsspec");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: wait4 writes only the status and the struct we hand it; the child is
+    // ours and not waited for elsewhere (std's Child does not wait on drop).
+    let ru = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        assert_eq!(libc::wait4(pid, &mut status, 0, &mut ru), pid);
+        ru
+    };
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    (code, ru.ru_maxrss)
+}
+
 #[test]
 fn big_and_many_messages_stay_within_the_memory_bound() {
     if !support::setup_peers() {
@@ -21,26 +40,20 @@ fn big_and_many_messages_stay_within_the_memory_bound() {
     }
     let (_ws, port) = support::start_peer("node", "ws_echo.js", &["--deflate"]);
     let out = tempfile::tempdir().unwrap();
-    let status = Command::new(env!("CARGO_BIN_EXE_wsspec"))
-        .args(["run", &format!("ws://127.0.0.1:{port}/")])
-        .args([
-            "-c",
-            "9.1.6,9.2.6,12.2.10",
-            "--jobs",
-            "4",
-            "--quiet",
-            "--out",
-        ])
-        .arg(out.path())
-        .status()
-        .expect("run wsspec");
-    // SAFETY: getrusage only writes the struct we hand it.
-    let peak_kib = unsafe {
-        let mut ru: libc::rusage = std::mem::zeroed();
-        assert_eq!(libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru), 0);
-        ru.ru_maxrss
-    };
-    assert_eq!(status.code(), Some(0), "all three cases must pass");
+    let (code, peak_kib) = run_measured(
+        Command::new(env!("CARGO_BIN_EXE_wsspec"))
+            .args(["run", &format!("ws://127.0.0.1:{port}/")])
+            .args([
+                "-c",
+                "9.1.6,9.2.6,12.2.10",
+                "--jobs",
+                "4",
+                "--quiet",
+                "--out",
+            ])
+            .arg(out.path()),
+    );
+    assert_eq!(code, Some(0), "all three cases must pass");
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap()).unwrap();
     let results = report["agents"][0]["results"].as_array().unwrap();
@@ -74,27 +87,21 @@ fn floods_are_written_as_the_peer_reads_them() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let server = rt.block_on(wsspec::server::start(0)).expect("server");
     let out = tempfile::tempdir().unwrap();
-    let status = Command::new(env!("CARGO_BIN_EXE_wsspec"))
-        .args(["run", &server.url()])
-        .args([
-            "-c",
-            "security/over-limit-fragments,security/continuation-flood-finished,\
+    let (code, peak_kib) = run_measured(
+        Command::new(env!("CARGO_BIN_EXE_wsspec"))
+            .args(["run", &server.url()])
+            .args([
+                "-c",
+                "security/over-limit-fragments,security/continuation-flood-finished,\
              security/ping-flood-unread,security/deflate-bomb-fragments",
-            "--quiet",
-            "--out",
-        ])
-        .arg(out.path())
-        .status()
-        .expect("run wsspec");
-    // SAFETY: getrusage only writes the struct we hand it.
-    let peak_kib = unsafe {
-        let mut ru: libc::rusage = std::mem::zeroed();
-        assert_eq!(libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru), 0);
-        ru.ru_maxrss
-    };
+                "--quiet",
+                "--out",
+            ])
+            .arg(out.path()),
+    );
     assert!(
-        matches!(status.code(), Some(0 | 1)),
-        "wsspec could not run the floods: {status}"
+        matches!(code, Some(0 | 1)),
+        "wsspec could not run the floods: exit {code:?}"
     );
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap()).unwrap();

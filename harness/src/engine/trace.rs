@@ -54,11 +54,7 @@ impl Recorder {
     /// A whole data message was sent (`tx`) or received, `len` bytes before
     /// compression.
     pub fn message(&mut self, dir: Dir, len: u64) {
-        let t = if dir == Dir::Rx {
-            &mut self.traffic.incoming
-        } else {
-            &mut self.traffic.outgoing
-        };
+        let t = self.traffic.direction(dir);
         t.messages += 1;
         t.app_octets += len;
     }
@@ -121,11 +117,7 @@ impl Recorder {
             &mut self.tx_octets
         };
         *stats.entry(data.len().to_string()).or_default() += 1;
-        let t = if dir == Dir::Rx {
-            &mut self.traffic.incoming
-        } else {
-            &mut self.traffic.outgoing
-        };
+        let t = self.traffic.direction(dir);
         if self.open {
             t.wire_octets += data.len() as u64;
         } else {
@@ -160,11 +152,7 @@ impl Recorder {
         };
         *stats.entry(opcode.to_string()).or_default() += 1;
         if opcode < 3 && self.open {
-            let t = if dir == Dir::Rx {
-                &mut self.traffic.incoming
-            } else {
-                &mut self.traffic.outgoing
-            };
+            let t = self.traffic.direction(dir);
             t.frames += 1;
             t.websocket_octets += len;
         }

@@ -257,6 +257,17 @@ impl Throughput {
     }
 }
 
+impl Traffic {
+    /// The counts of one direction: received ([`Dir::Rx`]) or sent.
+    pub fn direction(&mut self, dir: Dir) -> &mut TrafficCounts {
+        if dir == Dir::Rx {
+            &mut self.incoming
+        } else {
+            &mut self.outgoing
+        }
+    }
+}
+
 impl TrafficCounts {
     /// Compressed size over message size (Autobahn's `…CompressionRatio`); `None`
     /// when no message bytes went this way.
