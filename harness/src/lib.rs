@@ -69,7 +69,8 @@
 //! # What is stable
 //!
 //! [`Suite`], [`Report`], [`Mismatch`], [`ServerAddress`], [`Error`] and the report
-//! model ([`RunReport`], [`AgentReport`], [`CaseResult`], [`Verdict`]). Everything else
+//! model ([`RunReport`], [`AgentReport`], [`CaseResult`], [`Verdict`], and what a
+//! result holds: [`CloseInfo`], [`TraceRow`], [`Throughput`], [`Traffic`]). Everything else
 //! (the wire codec, the engine, the rules, the runner, the reporters) is private to the
 //! crate; the project's own tests and fuzz targets reach it through the `internals`
 //! feature, which is not an API and may change in any release.
@@ -82,7 +83,10 @@ mod api;
 
 pub use api::{Mismatch, Report, ServerAddress, Suite, BLESS_ENV};
 pub use error::Error;
-pub use report::model::{AgentReport, CaseResult, RunReport, Verdict};
+pub use report::model::{
+    AgentReport, CaseResult, CloseInfo, Dir, RunReport, Throughput, TraceRow, TraceWhat, Traffic,
+    TrafficCounts, Verdict,
+};
 
 // The modules below are the command line's internals: private to the crate. The
 // `internals` feature (never for users: no stability, no docs) makes them public for

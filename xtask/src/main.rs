@@ -128,6 +128,11 @@ fn ci(sh: &Shell) -> Result<()> {
     cmd!(sh, "cargo fmt --all -- --check").run()?;
     step("cargo clippy -D warnings");
     cmd!(sh, "cargo clippy --workspace --all-targets -- -D warnings").run()?;
+    step("cargo doc -p wsspec (the API docs: no warning, no broken link)");
+    // Without the `internals` feature: the docs users get on docs.rs.
+    cmd!(sh, "cargo doc --quiet --no-deps -p wsspec")
+        .env("RUSTDOCFLAGS", "-D warnings")
+        .run()?;
     step("cargo test (unit, catalogue oracle, faults, hostile targets, real peers)");
     cmd!(sh, "cargo test --workspace").run()?;
     step("scripts/ci-recipe.sh (the documented shell CI recipe, against the embedded server)");

@@ -84,31 +84,50 @@ pub enum Dir {
 pub struct TraceRow {
     /// Microseconds since the TCP connection was opened.
     pub t_us: u64,
+    /// Sent, received, or the tester's own note.
     pub dir: Dir,
+    /// What was sent, received or noted.
     #[serde(flatten)]
     pub what: TraceWhat,
 }
 
+/// The content of a [`TraceRow`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TraceWhat {
-    /// Raw TCP bytes (at most the first [`TRACE_OCTETS`] bytes kept).
-    Octets { len: usize, hex: String },
-    /// A decoded frame (payload excerpt: at most [`TRACE_OCTETS`] bytes).
+    /// Raw TCP bytes (at most the first 64 bytes kept, `TRACE_OCTETS`).
+    Octets {
+        /// Bytes in this read or write.
+        len: usize,
+        /// The first of them, in hex.
+        hex: String,
+    },
+    /// A decoded frame (payload excerpt: at most 64 bytes).
     Frame {
+        /// Opcode (0–15, reserved ones included).
         opcode: u8,
+        /// The FIN bit.
         fin: bool,
+        /// The RSV1–3 bits (RSV1 = 4).
         rsv: u8,
+        /// Whether the MASK bit was set.
         masked: bool,
+        /// The masking key, in hex.
         #[serde(skip_serializing_if = "Option::is_none")]
         mask: Option<String>,
+        /// The payload length the header declared.
         len: u64,
+        /// The start of the unmasked payload, in hex.
         payload_hex: String,
+        /// The same as text, when it is UTF-8.
         #[serde(skip_serializing_if = "Option::is_none")]
         payload_text: Option<String>,
     },
     /// A timer, delay, state change or rule violation, in words.
-    Note { text: String },
+    Note {
+        /// The note.
+        text: String,
+    },
 }
 
 /// Bytes of data kept per trace row.
@@ -117,17 +136,29 @@ pub const TRACE_OCTETS: usize = 64;
 /// Who did what in the closing of the connection (Autobahn's close bookkeeping).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CloseInfo {
+    /// The tester started the closing handshake.
     pub closed_by_me: bool,
+    /// The tester failed the connection (a protocol violation).
     pub failed_by_me: bool,
+    /// The tester closed TCP.
     pub dropped_by_me: bool,
+    /// The closing handshake completed and TCP closed in order.
     pub was_clean: bool,
+    /// Why it was not clean.
     pub was_not_clean_reason: Option<String>,
+    /// The server did not close TCP in time after the closing handshake.
     pub was_server_connection_drop_timeout: bool,
+    /// The opening handshake did not complete in time.
     pub was_open_handshake_timeout: bool,
+    /// The closing handshake did not complete in time.
     pub was_close_handshake_timeout: bool,
+    /// The close code the tester sent.
     pub local_close_code: Option<u16>,
+    /// The close reason the tester sent.
     pub local_close_reason: Option<String>,
+    /// The close code the peer sent.
     pub remote_close_code: Option<u16>,
+    /// The close reason the peer sent.
     pub remote_close_reason: Option<String>,
 }
 
