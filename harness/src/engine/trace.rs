@@ -55,8 +55,8 @@ impl Recorder {
     /// compression.
     pub fn message(&mut self, dir: Dir, len: u64) {
         let t = self.traffic.direction(dir);
-        t.messages += 1;
-        t.app_octets += len;
+        t.messages = t.messages.saturating_add(1);
+        t.app_octets = t.app_octets.saturating_add(len);
     }
 
     /// Keep less of the trace (the case's [`TraceMode`]).
@@ -119,9 +119,9 @@ impl Recorder {
         *stats.entry(data.len().to_string()).or_default() += 1;
         let t = self.traffic.direction(dir);
         if self.open {
-            t.wire_octets += data.len() as u64;
+            t.wire_octets = t.wire_octets.saturating_add(data.len() as u64);
         } else {
-            t.preopen_wire_octets += data.len() as u64;
+            t.preopen_wire_octets = t.preopen_wire_octets.saturating_add(data.len() as u64);
         }
         let shown = &data[..data.len().min(TRACE_OCTETS)];
         self.push(
@@ -153,8 +153,9 @@ impl Recorder {
         *stats.entry(opcode.to_string()).or_default() += 1;
         if opcode < 3 && self.open {
             let t = self.traffic.direction(dir);
-            t.frames += 1;
-            t.websocket_octets += len;
+            t.frames = t.frames.saturating_add(1);
+            // A declared length may be a lie (2^63 and more): counters saturate.
+            t.websocket_octets = t.websocket_octets.saturating_add(len);
         }
         let shown = &payload[..payload.len().min(TRACE_OCTETS)];
         let payload_text = std::str::from_utf8(shown).ok().map(str::to_string);
@@ -176,5 +177,32 @@ impl Recorder {
     /// Something the tester did or concluded.
     pub fn note(&mut self, text: impl Into<String>) {
         self.push(Dir::Note, TraceWhat::Note { text: text.into() });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traffic_counts_open_data_frames_and_saturate_on_lying_lengths() {
+        let mut rec = Recorder::new(Instant::now(), 100);
+        rec.octets(Dir::Tx, &[0; 200]); // the handshake
+        rec.opened();
+        rec.octets(Dir::Tx, &[0; 11]);
+        rec.frame(Dir::Tx, 1, true, 0, Some([1, 2, 3, 4]), 5, b"hello");
+        rec.frame(Dir::Tx, 9, true, 0, Some([1, 2, 3, 4]), 0, b""); // ping: not data
+        rec.message(Dir::Tx, 5);
+        let out = &rec.traffic.outgoing;
+        assert_eq!(
+            (out.preopen_wire_octets, out.wire_octets, out.websocket_octets),
+            (200, 11, 5)
+        );
+        assert_eq!((out.frames, out.messages, out.app_octets), (1, 1, 5));
+        // A peer (or a case) may declare 2^64-1 bytes, twice: no overflow panic.
+        rec.frame(Dir::Rx, 2, true, 0, None, u64::MAX, b"");
+        rec.frame(Dir::Rx, 0, true, 0, None, u64::MAX, b"");
+        assert_eq!(rec.traffic.incoming.websocket_octets, u64::MAX);
+        assert_eq!(rec.traffic.incoming.frames, 2);
     }
 }
