@@ -195,7 +195,11 @@ mod tests {
         rec.message(Dir::Tx, 5);
         let out = &rec.traffic.outgoing;
         assert_eq!(
-            (out.preopen_wire_octets, out.wire_octets, out.websocket_octets),
+            (
+                out.preopen_wire_octets,
+                out.wire_octets,
+                out.websocket_octets
+            ),
             (200, 11, 5)
         );
         assert_eq!((out.frames, out.messages, out.app_octets), (1, 1, 5));
