@@ -15,10 +15,8 @@ use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
-use tokio_rustls::rustls::pki_types::CertificateDer;
 
 /// Environment variable that makes [`Report::assert_known_failing`] rewrite the file
 /// to match the run instead of panicking (set it to `1`, run the test once, review the
@@ -258,8 +256,8 @@ impl Suite {
     }
 
     fn target(&self, url: &str) -> Result<Target, Error> {
-        let ca_certs = load_ca_files(&self.ca_certs)?;
-        target_for(
+        let ca_certs = conn::load_ca_files(&self.ca_certs)?;
+        conn::target_for(
             url,
             self.insecure,
             &ca_certs,
@@ -357,38 +355,6 @@ impl Suite {
         self.test_server(format!("ws://{}{path}", host_port(addr)))
             .await
     }
-}
-
-/// The certificates of every `--ca-cert` file, shared by every target of a run.
-pub(crate) fn load_ca_files(files: &[PathBuf]) -> Result<Arc<Vec<CertificateDer<'static>>>, Error> {
-    let mut certs = Vec::new();
-    for p in files {
-        certs.extend(conn::load_ca_certs(p)?);
-    }
-    Ok(Arc::new(certs))
-}
-
-/// The target for `url` with the TLS trust and extra headers of a run (shared with
-/// `wsspec run`).
-pub(crate) fn target_for(
-    url: &str,
-    insecure: bool,
-    ca_certs: &Arc<Vec<CertificateDer<'static>>>,
-    origin: Option<&str>,
-    protocols: &[String],
-) -> Result<Target, Error> {
-    let mut target = Target::parse(url)?;
-    target.insecure = insecure;
-    target.ca_certs = ca_certs.clone();
-    if let Some(o) = origin {
-        target.extra_headers.push(("Origin".into(), o.to_string()));
-    }
-    if !protocols.is_empty() {
-        target
-            .extra_headers
-            .push(("Sec-WebSocket-Protocol".into(), protocols.join(", ")));
-    }
-    Ok(target)
 }
 
 /// `127.0.0.1:9001` or `[::1]:9001`, and the unspecified address as loopback.

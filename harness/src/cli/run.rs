@@ -205,7 +205,7 @@ pub(crate) async fn run(a: RunArgs) -> Result<ExitCode, Error> {
         ..Settings::default()
     };
 
-    let ca_certs = crate::api::load_ca_files(a.ca_cert.as_slice())?;
+    let ca_certs = crate::engine::conn::load_ca_files(a.ca_cert.as_slice())?;
     // A --spawn server lives as long as this function too.
     let mut spawned = None;
     if let Some(cmd) = &a.spawn {
@@ -240,7 +240,7 @@ pub(crate) async fn run(a: RunArgs) -> Result<ExitCode, Error> {
                 url
             }
         };
-        let target = crate::api::target_for(
+        let target = crate::engine::conn::target_for(
             &url,
             a.insecure,
             &ca_certs,

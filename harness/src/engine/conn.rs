@@ -250,6 +250,40 @@ pub fn load_ca_certs(path: &std::path::Path) -> Result<Vec<CertificateDer<'stati
     Ok(certs)
 }
 
+/// The certificates of every `--ca-cert` file, shared by every target of a run.
+pub fn load_ca_files(
+    files: &[std::path::PathBuf],
+) -> Result<Arc<Vec<CertificateDer<'static>>>, Error> {
+    let mut certs = Vec::new();
+    for p in files {
+        certs.extend(load_ca_certs(p)?);
+    }
+    Ok(Arc::new(certs))
+}
+
+/// The target for `url` with the TLS trust and extra headers of a run (`wsspec run` and the
+/// library API).
+pub fn target_for(
+    url: &str,
+    insecure: bool,
+    ca_certs: &Arc<Vec<CertificateDer<'static>>>,
+    origin: Option<&str>,
+    protocols: &[String],
+) -> Result<Target, Error> {
+    let mut target = Target::parse(url)?;
+    target.insecure = insecure;
+    target.ca_certs = ca_certs.clone();
+    if let Some(o) = origin {
+        target.extra_headers.push(("Origin".into(), o.to_string()));
+    }
+    if !protocols.is_empty() {
+        target
+            .extra_headers
+            .push(("Sec-WebSocket-Protocol".into(), protocols.join(", ")));
+    }
+    Ok(target)
+}
+
 fn tls_config(target: &Target) -> Arc<tokio_rustls::rustls::ClientConfig> {
     use tokio_rustls::rustls;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
