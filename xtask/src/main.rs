@@ -1,7 +1,8 @@
 //! `cargo xtask`: project chores, one subcommand each (the cargo-xtask convention: a
 //! plain binary in the workspace, run through the alias in `.cargo/config.toml`).
 //!
-//! * `cargo xtask ci`    — what CI runs: fmt check, clippy -D warnings, every test, the gate.
+//! * `cargo xtask ci`    — what CI runs: fmt check, clippy -D warnings, the API docs, every
+//!   test, the gate, the fast oracle and the fuzz smoke.
 //! * `cargo xtask bench` — wall time, CPU and peak RSS of the catalogue against the
 //!   embedded server and Node ws with deflate, next to wstest; then the wire layer's
 //!   criterion benchmarks (`bench.rs`).
@@ -29,8 +30,8 @@ use xshell::{cmd, Shell};
 const HELP: &str = "usage: cargo xtask <task>
 
 tasks:
-  ci                 fmt --check, clippy -D warnings, all tests, gate, fast oracle,
-                     fuzz smoke
+  ci                 fmt --check, clippy -D warnings, API docs (-D warnings), all
+                     tests, gate, fast oracle, fuzz smoke
                      (what .ci/run runs)
   bench [--runs N] [--only catalogue|wire] [--targets embedded,ws-deflate]
         [--cases P,Q|small-deflate] [--no-wstest]
@@ -95,6 +96,11 @@ fn run() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let sh = Shell::new()?;
     sh.change_dir(project_root());
+    // `cargo xtask oracle --help` and the like: every task's options are in HELP.
+    if args.iter().skip(1).any(|a| a == "--help" || a == "-h") {
+        println!("{HELP}");
+        return Ok(());
+    }
     match args.first().map(String::as_str) {
         Some("ci") => ci(&sh),
         Some("bench") => bench::run(&sh, &args[1..]),
