@@ -289,21 +289,30 @@ impl Suite {
         let t0 = Instant::now();
         let refs: Vec<&Case> = cases.iter().collect();
         let results = crate::runner::run_all(&target, &settings, &refs, self.jobs, |_| {}).await;
-        Ok(Report {
+        Ok(self.report(
+            started,
+            t0,
+            AgentReport {
+                role: Default::default(),
+                agent,
+                url: target.url.clone(),
+                results,
+            },
+        ))
+    }
+
+    /// The report of a run of one agent that started at `started` (`t0`).
+    fn report(&self, started: String, t0: Instant, agent: AgentReport) -> Report {
+        Report {
             model: RunReport {
                 schema: SCHEMA_VERSION,
                 tool: format!("wsspec {}", env!("CARGO_PKG_VERSION")),
                 started,
                 duration_ms: t0.elapsed().as_millis() as u64,
                 strict: self.strict,
-                agents: vec![AgentReport {
-                    role: Default::default(),
-                    agent,
-                    url: target.url.clone(),
-                    results,
-                }],
+                agents: vec![agent],
             },
-        })
+        }
     }
 
     /// Serve `listener` with `handler` (called with each accepted connection, on its
@@ -437,21 +446,16 @@ impl Suite {
         )
         .await;
         crate::drive::check_fresh_keys(&mut results);
-        Ok(Report {
-            model: RunReport {
-                schema: SCHEMA_VERSION,
-                tool: format!("wsspec {}", env!("CARGO_PKG_VERSION")),
-                started,
-                duration_ms: t0.elapsed().as_millis() as u64,
-                strict: self.strict,
-                agents: vec![AgentReport {
-                    role: crate::rules::Role::Server,
-                    agent,
-                    url: "client task (Suite::test_client)".into(),
-                    results,
-                }],
+        Ok(self.report(
+            started,
+            t0,
+            AgentReport {
+                role: crate::rules::Role::Server,
+                agent,
+                url: "client task (Suite::test_client)".into(),
+                results,
             },
-        })
+        ))
     }
 }
 
