@@ -630,7 +630,9 @@ impl<'a> Player<'a> {
         if self.rt.is_some() {
             return;
         }
-        if self.repeat_done.is_some() && self.backlog.get() > QUEUE_HIGH / 2 {
+        // A writer that failed drains nothing more: the repeat goes on at once and
+        // stops on `write_broken` instead of waiting for a timer.
+        if self.repeat_done.is_some() && !self.write_broken && self.backlog.get() > QUEUE_HIGH / 2 {
             return;
         }
         let now = Instant::now();
