@@ -18,6 +18,7 @@
 //! [`zeros_bomb`]); the server sees the same bytes either way.
 
 use std::collections::BTreeMap;
+#[allow(dead_code)] // output_text is for the tests that run processes
 mod support;
 
 use std::time::{Duration, Instant};

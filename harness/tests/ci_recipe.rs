@@ -2,6 +2,9 @@
 //! it (with the binary this test suite built instead of `cargo install`): it must start
 //! the server, write the reports and the step summary, and exit with the gate's code.
 
+#[allow(dead_code)] // only output_text is used here
+mod support;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -23,15 +26,6 @@ fn recipe(env: &[(&str, &str)]) -> Output {
     cmd.output().expect("run scripts/ci-recipe.sh")
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 #[test]
 fn recipe_runs_reports_summarises_and_gates() {
     let dir = tempfile::tempdir().unwrap();
@@ -46,22 +40,30 @@ fn recipe_runs_reports_summarises_and_gates() {
         ("WSSPEC_ARGS", "-c 1.*,2.*"),
     ];
     let o = recipe(&env);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", support::output_text(&o));
     for f in ["index.html", "report.json", "junit.xml", "summary.md"] {
-        assert!(out.join(f).is_file(), "{f} missing: {}", text(&o));
+        assert!(
+            out.join(f).is_file(),
+            "{f} missing: {}",
+            support::output_text(&o)
+        );
     }
     let s = std::fs::read_to_string(&summary).unwrap();
     assert_eq!(s, std::fs::read_to_string(out.join("summary.md")).unwrap());
-    assert!(text(&o).contains("testing ws://127.0.0.1:"), "{}", text(&o));
+    assert!(
+        support::output_text(&o).contains("testing ws://127.0.0.1:"),
+        "{}",
+        support::output_text(&o)
+    );
 
     // A stale known-failing entry fails the job, and says which line to delete.
     std::fs::write(&kf, "2.1\n").unwrap();
     let o = recipe(&env);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", support::output_text(&o));
     assert!(
-        text(&o).contains("2.1 passes now; delete this line"),
+        support::output_text(&o).contains("2.1 passes now; delete this line"),
         "{}",
-        text(&o)
+        support::output_text(&o)
     );
     // The summary is appended on every run, failing or not.
     let s = std::fs::read_to_string(&summary).unwrap();
@@ -80,8 +82,12 @@ fn recipe_fails_with_2_when_the_server_does_not_come_up() {
         ("OUT", dir.path().join("r").to_str().unwrap()),
         ("SERVER_CMD", "false"),
     ]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("the server exited"), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", support::output_text(&o));
+    assert!(
+        support::output_text(&o).contains("the server exited"),
+        "{}",
+        support::output_text(&o)
+    );
     // An explicit URL nobody listens on: wsspec's own exit 2.
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("ws://{}/", l.local_addr().unwrap());
@@ -90,7 +96,7 @@ fn recipe_fails_with_2_when_the_server_does_not_come_up() {
         ("OUT", dir.path().join("r").to_str().unwrap()),
         ("URL", &url),
     ]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", support::output_text(&o));
 }
 
 /// SERVER_CMD with a fixed port and URL: the recipe waits until the port accepts.
@@ -108,8 +114,12 @@ fn recipe_waits_for_a_server_on_a_known_port() {
         ("URL", &url),
         ("WSSPEC_ARGS", "-c 1.1.*"),
     ]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(text(&o).contains(&format!("testing {url}")), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", support::output_text(&o));
+    assert!(
+        support::output_text(&o).contains(&format!("testing {url}")),
+        "{}",
+        support::output_text(&o)
+    );
 }
 
 /// Every `wsspec` command of docs/ci.md's GitHub Actions job parses with the real

@@ -9,6 +9,9 @@
 //! dependency versions, all in the local registry cache) into `target/newcomer`, so a
 //! second run reuses the build.
 
+#[allow(dead_code)] // only output_text is used here
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -94,15 +97,6 @@ futures-util = "0.3"
         .expect("run cargo test in the fresh crate")
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 #[test]
 fn the_docs_example_passes_in_a_fresh_crate_and_fails_readably_on_a_broken_server() {
     let example = docs_example();
@@ -112,7 +106,7 @@ fn the_docs_example_passes_in_a_fresh_crate_and_fails_readably_on_a_broken_serve
     );
     let dir = tempfile::tempdir().unwrap();
     let ok = cargo_test(dir.path(), &example);
-    assert!(ok.status.success(), "{}", text(&ok));
+    assert!(ok.status.success(), "{}", support::output_text(&ok));
 
     // The same test against a server that stops echoing text: a readable diff.
     let echo = "if (msg.is_text() || msg.is_binary()) && ws.send(msg).await.is_err() {";
@@ -123,7 +117,7 @@ fn the_docs_example_passes_in_a_fresh_crate_and_fails_readably_on_a_broken_serve
     let broken = example.replace(echo, "if msg.is_binary() && ws.send(msg).await.is_err() {");
     let dir = tempfile::tempdir().unwrap();
     let failed = cargo_test(dir.path(), &broken);
-    let out = text(&failed);
+    let out = support::output_text(&failed);
     assert_eq!(failed.status.code(), Some(101), "{out}");
     for want in [
         // The lines the crate docs show for this very breakage.

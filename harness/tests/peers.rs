@@ -4,6 +4,7 @@
 //! Autobahn allows it. Skipped (loudly) only when a registry is unreachable, and never
 //! when `CI` is set: then that fails the test.
 
+#[allow(dead_code)] // output_text is for the tests that run processes
 mod support;
 
 use std::time::Instant;

@@ -1,6 +1,7 @@
 //! Shared by the integration tests that use the real third-party peers: install them
 //! with `scripts/peers/setup.sh` and start one as a child process. A peer that cannot be
 //! installed or started fails the test when `CI` is set, and is skipped loudly elsewhere.
+//! Also how a finished child process is shown in an assertion message ([`output_text`]).
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -93,4 +94,14 @@ pub fn start_peer(program: &str, script: &str, extra: &[&str]) -> (Peer, u16) {
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("unexpected first line from {script}: {line:?}"));
     (peer, port)
+}
+
+/// A finished process as an assertion message: exit status, stdout, stderr.
+pub fn output_text(o: &std::process::Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
